@@ -1,0 +1,78 @@
+"""SQL models: every sql/<name>.sql becomes the asset <name>, a table in the build database.
+
+A model's header declares what a reader needs and Dagster uses:
+    -- layer: staged
+    -- depends_on: raw_population_age, stg_areas
+    -- description: ...
+The SQL itself is static; values it needs (a threshold, a run id) arrive as named parameters.
+"""
+
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.assets.metadata import table_metadata
+from pipelines.resources import Grannskap, ident
+from pipelines.settings import SQL_DIR
+
+_HEADER = re.compile(r"^--\s*(layer|depends_on|description):\s?(.*)$")
+_CONTINUATION = re.compile(r"^--\s{2,}(.*)$")
+
+
+@dataclass(frozen=True)
+class SqlModel:
+    name: str
+    layer: str
+    depends_on: tuple[str, ...]
+    description: str
+    sql: str
+    path: Path
+
+
+def parse_model(path: Path) -> SqlModel:
+    text = path.read_text(encoding="utf-8")
+    header: dict[str, str] = {}
+    last = None
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        m = _HEADER.match(line)
+        if m:
+            last = m.group(1)
+            header[last] = m.group(2).strip()
+            continue
+        c = _CONTINUATION.match(line)
+        if c and last:
+            header[last] += " " + c.group(1).strip()
+    missing = {"layer", "depends_on", "description"} - header.keys()
+    if missing:
+        raise ValueError(f"{path.name}: header lacks {sorted(missing)}")
+    deps = tuple(d.strip() for d in header["depends_on"].split(",") if d.strip())
+    return SqlModel(path.stem, header["layer"], deps, header["description"], text, path)
+
+
+def load_models(sql_dir: Path = SQL_DIR) -> list[SqlModel]:
+    return [parse_model(p) for p in sorted(sql_dir.glob("*.sql"))]
+
+
+def _model_asset(model: SqlModel) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=model.name,
+        group_name=model.layer,
+        deps=list(model.depends_on),
+        description=model.description,
+        kinds={"duckdb", "sql"},
+        metadata={"sql_file": dg.MetadataValue.path(str(model.path.relative_to(model.path.parent.parent)))},
+    )
+    def _asset(grannskap: Grannskap) -> dg.MaterializeResult:
+        with grannskap.build_db() as con:
+            con.execute(f"CREATE OR REPLACE TABLE {ident(model.name)} AS {model.sql}")
+            return dg.MaterializeResult(metadata=table_metadata(con, model.name))
+
+    return _asset
+
+
+model_assets = [_model_asset(m) for m in load_models()]

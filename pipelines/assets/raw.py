@@ -1,0 +1,155 @@
+"""Raw and reference assets: land each source table in the raw layer, then load it into the
+build database unchanged, with its provenance in `meta_sources`."""
+
+
+import json
+
+import dagster as dg
+import polars as pl
+
+from pipelines import raw as raw_layer
+from pipelines.assets.metadata import table_metadata
+from pipelines.catalogue import catalogue_table, levels_table, load_catalogue, terms_table
+from pipelines.resources import Grannskap, ident
+from pipelines.sources.embedded import embedded_table_names, land_embedded_table
+from pipelines.settings import REPO_ROOT
+
+# The raw tables of the spine, and what each holds.
+RAW_TABLES = {
+    "population_age": "Population by DeSO and five-year age group (SCB FolkmDesoAldKon).",
+    "population_background": "Population by DeSO and Swedish/foreign background (SCB FolkmDesoBakgrKon).",
+    "education": "People aged 25-64 by DeSO and highest education level (SCB UtbSUNBefDesoRegso).",
+    "income": "Median income and number of people aged 20+ by DeSO (SCB HE0110), with SCB's footer dropped.",
+    "deso_regso_key": "SCB's key from DeSO 2018 to RegSO 2020 and municipality.",
+}
+
+
+def _raw_asset(name: str, description: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"raw_{name}",
+        group_name="raw",
+        description=description + " As delivered: one row per cell, SCB's dimension codes, value and status.",
+        kinds={"duckdb", "parquet"},
+    )
+    def _asset(context: dg.AssetExecutionContext, grannskap: Grannskap) -> dg.MaterializeResult:
+        paths = grannskap.paths
+        landing_notes: list[str] = []
+        if grannskap.source == "embedded":
+            snapshot_dir = paths.embedded_dir / grannskap.snapshot
+            if name not in embedded_table_names(snapshot_dir):
+                raise dg.Failure(f"raw table {name}: snapshot {grannskap.snapshot} has no such table")
+            table, report = land_embedded_table(snapshot_dir, name)
+            raw_layer.write_raw_table(paths.raw_dir, table)
+            landing_notes = table.provenance.notes
+            context.log.info(f"raw table {name}: " + "; ".join(landing_notes))
+        elif grannskap.source != "raw":
+            raise dg.Failure(f"unknown source {grannskap.source!r}: use 'embedded' or 'raw'")
+        manifest = raw_layer.read_manifest(paths.raw_dir, name)
+        with grannskap.build_db() as con:
+            con.execute(
+                f"CREATE OR REPLACE TABLE {ident('raw_' + name)} AS SELECT * FROM read_parquet($path)",
+                {"path": str(raw_layer.cells_path(paths.raw_dir, name))},
+            )
+            meta = table_metadata(con, f"raw_{name}")
+        prov = manifest["provenance"]
+        return dg.MaterializeResult(
+            metadata={
+                **meta,
+                "source": prov["source"],
+                "source_table": prov["source_table"],
+                "reference_year": prov["reference_year"],
+                "boundary_version": prov["boundary_version"],
+                "scb_updated": prov["updated"] or "not stated",
+                "raw_snapshot": dg.MetadataValue.path(str(paths.raw_dir / name)),
+                "cells_sha256": manifest["cells_sha256"],
+                "landing": "; ".join(landing_notes) or "taken from the raw layer as it was",
+            }
+        )
+
+    return _asset
+
+
+raw_assets = [_raw_asset(name, desc) for name, desc in RAW_TABLES.items()]
+
+
+@dg.asset(
+    group_name="raw",
+    deps=[f"raw_{name}" for name in RAW_TABLES],
+    description="Provenance of every raw table: source, SCB table, reference year, SCB's update stamp, "
+    "fetch time, checksum and the run that loaded it.",
+    kinds={"duckdb"},
+)
+def meta_sources(context: dg.AssetExecutionContext, grannskap: Grannskap) -> dg.MaterializeResult:
+    rows = []
+    for name in RAW_TABLES:
+        m = raw_layer.read_manifest(grannskap.paths.raw_dir, name)
+        p = m["provenance"]
+        rows.append(
+            {
+                "raw_table": name,
+                "source": p["source"],
+                "source_table": p["source_table"],
+                "title": p["title"],
+                "reference_year": p["reference_year"],
+                "boundary_version": p["boundary_version"],
+                "updated": p["updated"],
+                "fetched_at": p["fetched_at"],
+                "query": json.dumps(p["query"], ensure_ascii=False),
+                "rows": m["rows"],
+                "cells_sha256": m["cells_sha256"],
+                "notes": "; ".join(p["notes"]),
+                "run_id": context.run_id,
+            }
+        )
+    frame = pl.DataFrame(rows)
+    with grannskap.build_db() as con:
+        con.execute("CREATE OR REPLACE TABLE meta_sources AS SELECT * FROM frame")
+        return dg.MaterializeResult(metadata=table_metadata(con, "meta_sources"))
+
+
+REFERENCE_FILES = {
+    "ref_counties": ("counties.csv", "Sweden's 21 counties (län): code and name."),
+    "ref_control_totals": ("control_totals.csv", "SCB's official totals the build must reproduce, e.g. Sweden's population."),
+}
+
+
+def _reference_asset(table: str, file: str, description: str) -> dg.AssetsDefinition:
+    @dg.asset(name=table, group_name="reference", description=description, kinds={"duckdb", "csv"})
+    def _asset(grannskap: Grannskap) -> dg.MaterializeResult:
+        frame = pl.read_csv(grannskap.paths.reference_dir / file, infer_schema=False)
+        if "value" in frame.columns:
+            frame = frame.with_columns(pl.col("value").cast(pl.Float64), pl.col("year").cast(pl.Int32))
+        with grannskap.build_db() as con:
+            con.execute(f"CREATE OR REPLACE TABLE {ident(table)} AS SELECT * FROM frame")
+            return dg.MaterializeResult(metadata=table_metadata(con, table))
+
+    return _asset
+
+
+reference_assets = [_reference_asset(t, f, d) for t, (f, d) in REFERENCE_FILES.items()]
+
+
+@dg.multi_asset(
+    group_name="reference",
+    specs=[
+        dg.AssetSpec("indicator_catalogue", description="The indicator catalogue (pipelines/indicators.yaml) as a table.", kinds={"duckdb", "yaml"}),
+        dg.AssetSpec("indicator_terms", description="Which staged measure and categories make each indicator's numerator and denominator.", kinds={"duckdb"}),
+        dg.AssetSpec("indicator_levels", description="The area levels each indicator can be computed for.", kinds={"duckdb"}),
+    ],
+)
+def indicator_catalogue(grannskap: Grannskap):
+    indicators = load_catalogue()
+    tables = {
+        "indicator_catalogue": catalogue_table(indicators),
+        "indicator_terms": terms_table(indicators),
+        "indicator_levels": levels_table(indicators),
+    }
+    with grannskap.build_db() as con:
+        for table, frame in tables.items():
+            con.register("frame", frame)
+            con.execute(f"CREATE OR REPLACE TABLE {ident(table)} AS SELECT * FROM frame")
+            con.unregister("frame")
+            yield dg.MaterializeResult(asset_key=table, metadata=table_metadata(con, table))
+
+
+__all__ = ["raw_assets", "meta_sources", "reference_assets", "indicator_catalogue", "REPO_ROOT"]

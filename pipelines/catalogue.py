@@ -1,0 +1,121 @@
+"""The indicator catalogue (pipelines/indicators.yaml), validated and turned into tables.
+
+The SQL models never mention an indicator by name: they join the staged counts with the
+`indicator_terms` table built here (indicator, role, measure, category), so adding an
+indicator is a catalogue edit, not a SQL edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from pipelines.settings import CATALOGUE_FILE
+
+AREA_LEVELS = ("deso", "regso", "municipality", "county", "country")
+KINDS = ("count", "share", "median")
+DIRECTIONS = ("more_is_more_need", "more_is_less_need", "neutral")
+MEASURES = ("population_age", "population_background", "education", "income")
+REQUIRED = ("id", "title_sv", "title_en", "definition", "unit", "kind", "direction", "source_table", "numerator", "levels")
+
+
+class CatalogueError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    title_sv: str
+    title_en: str
+    definition: str
+    unit: str
+    kind: str
+    direction: str
+    source_table: str
+    numerator: dict
+    denominator: dict | None
+    levels: tuple[str, ...]
+
+
+def _check(entry: dict) -> Indicator:
+    ident = entry.get("id", "?")
+    missing = [k for k in REQUIRED if k not in entry]
+    if missing:
+        raise CatalogueError(f"indicator {ident}: missing {missing}")
+    if entry["kind"] not in KINDS:
+        raise CatalogueError(f"indicator {ident}: kind {entry['kind']!r} is not one of {KINDS}")
+    if entry["direction"] not in DIRECTIONS:
+        raise CatalogueError(f"indicator {ident}: direction {entry['direction']!r} is not one of {DIRECTIONS}")
+    unknown = set(entry["levels"]) - set(AREA_LEVELS)
+    if unknown:
+        raise CatalogueError(f"indicator {ident}: unknown area level(s) {sorted(unknown)}")
+    if (entry["kind"] == "share") != ("denominator" in entry):
+        raise CatalogueError(f"indicator {ident}: a share needs a denominator, and only a share has one")
+    if entry["kind"] == "median" and entry["levels"] != ["deso"]:
+        # SCB publishes medians per DeSO; anything larger would be an average of medians.
+        raise CatalogueError(f"indicator {ident}: a median cannot be aggregated; list only the level SCB publishes")
+    for role in ("numerator", "denominator"):
+        term = entry.get(role)
+        if term is not None and (term.get("measure") not in MEASURES or not term.get("categories")):
+            raise CatalogueError(f"indicator {ident}: {role} needs a measure in {MEASURES} and categories")
+    return Indicator(
+        **{k: entry[k] for k in REQUIRED if k != "levels"},
+        denominator=entry.get("denominator"),
+        levels=tuple(entry["levels"]),
+    )
+
+
+def load_catalogue(path: Path = CATALOGUE_FILE) -> list[Indicator]:
+    entries = yaml.safe_load(path.read_text(encoding="utf-8"))["indicators"]
+    indicators = [_check(e) for e in entries]
+    ids = [i.id for i in indicators]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    if dupes:
+        raise CatalogueError(f"duplicate indicator id(s): {sorted(dupes)}")
+    return indicators
+
+
+def catalogue_table(indicators: list[Indicator]) -> pl.DataFrame:
+    """The `indicators` table analysts read."""
+    return pl.DataFrame(
+        [
+            {
+                "indicator": i.id,
+                "title_sv": i.title_sv,
+                "title_en": i.title_en,
+                "definition": i.definition,
+                "unit": i.unit,
+                "kind": i.kind,
+                "direction": i.direction,
+                "source_table": i.source_table,
+                "numerator": f"{i.numerator['measure']}: {' + '.join(map(str, i.numerator['categories']))}",
+                "denominator": (
+                    f"{i.denominator['measure']}: {' + '.join(map(str, i.denominator['categories']))}"
+                    if i.denominator
+                    else None
+                ),
+                "levels": list(i.levels),
+            }
+            for i in indicators
+        ]
+    )
+
+
+def terms_table(indicators: list[Indicator]) -> pl.DataFrame:
+    """One row per (indicator, role, measure, category): what the SQL sums."""
+    rows = [
+        {"indicator": i.id, "role": role, "measure": term["measure"], "category": str(cat)}
+        for i in indicators
+        for role, term in (("numerator", i.numerator), ("denominator", i.denominator))
+        if term
+        for cat in term["categories"]
+    ]
+    return pl.DataFrame(rows)
+
+
+def levels_table(indicators: list[Indicator]) -> pl.DataFrame:
+    return pl.DataFrame([{"indicator": i.id, "area_level": lvl} for i in indicators for lvl in i.levels])

@@ -1,0 +1,1 @@
+"""Data checks: Great Expectations suites (expectations/*.json) run as blocking Dagster asset checks."""

@@ -1,0 +1,44 @@
+"""Dagster definitions: `dagster dev -w workspace.yaml` loads `defs` from here."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.assets.models import model_assets
+from pipelines.assets.published import published_database
+from pipelines.assets.raw import indicator_catalogue, meta_sources, raw_assets, reference_assets
+from pipelines.checks.asset_checks import suite_checks
+from pipelines.resources import Grannskap
+
+ALL_ASSETS = [*raw_assets, meta_sources, *reference_assets, indicator_catalogue, *model_assets, published_database]
+
+
+def _table_names() -> list[str]:
+    names: list[str] = []
+    for a in ALL_ASSETS:
+        names.extend(k.to_user_string() for k in a.keys)
+    return names
+
+
+ALL_CHECKS = suite_checks(_table_names())
+
+# The main job: everything, from the raw layer to the published database.
+build_job = dg.define_asset_job(
+    "build_profiles",
+    selection=dg.AssetSelection.all(),
+    description="Land the sources in the raw layer, validate every layer, and publish the profiles.",
+)
+
+
+def build_definitions(grannskap: Grannskap | None = None) -> dg.Definitions:
+    return dg.Definitions(
+        assets=ALL_ASSETS,
+        asset_checks=ALL_CHECKS,
+        jobs=[build_job],
+        resources={"grannskap": grannskap or Grannskap()},
+        # All steps share one DuckDB build file, which allows one writing process at a time.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

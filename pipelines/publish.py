@@ -1,0 +1,118 @@
+"""Publishing the analysts' database: build a complete candidate file beside the published one,
+check it, then swap it in with an atomic rename.
+
+An analyst holding the old file open keeps reading the old inode undisturbed; new connections
+see the new file; a failure at any step before the rename leaves the published file as it was.
+A lock file serialises publishers, so two refreshes never write the same candidate or swap at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from pipelines.resources import ident
+
+# Tables copied from the build database into the published one (published name -> build table).
+PUBLISHED_TABLES = {
+    "areas": "ind_areas",
+    "indicators": "indicator_catalogue",
+    "profile_rows": "profiles",
+    "meta_sources": "meta_sources",
+}
+
+PROFILES_VIEW = """
+CREATE OR REPLACE VIEW profiles AS
+SELECT area_code, area_name, area_level, regso_code, municipality_code, municipality_name,
+       county_code, county_name, year, indicator, title_sv, unit, direction,
+       value, municipality_value, county_value, national_value,
+       diff_municipality, ratio_municipality, diff_national, ratio_national,
+       rank_in_municipality, areas_in_municipality, rank_in_nation, areas_in_nation,
+       missing_reason, boundary_version, source_table, source_reference_year, source_updated, run_id
+FROM profile_rows
+"""
+
+
+class PublishError(RuntimeError):
+    pass
+
+
+@contextmanager
+def publish_lock(published: Path, wait: bool = True) -> Iterator[None]:
+    published.parent.mkdir(parents=True, exist_ok=True)
+    with open(published.parent / f".{published.name}.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError as exc:
+            raise PublishError(f"another refresh is publishing {published}; try again when it is done") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _previous_runs(published: Path):
+    if not published.exists():
+        return None
+    try:
+        with duckdb.connect(str(published), read_only=True) as old:
+            if "meta_runs" in {r[0] for r in old.execute("SELECT table_name FROM information_schema.tables").fetchall()}:
+                return old.table("meta_runs").to_arrow_table()
+    except duckdb.Error:
+        return None
+    return None
+
+
+def publish(build: duckdb.DuckDBPyConnection, published: Path, run: dict) -> dict[str, int]:
+    """Copy the published tables out of the build database into a new file and swap it in."""
+    with publish_lock(published):
+        candidate = published.parent / f".{published.stem}.candidate-{uuid.uuid4().hex[:8]}{published.suffix}"
+        counts: dict[str, int] = {}
+        try:
+            previous_runs = _previous_runs(published)
+            with duckdb.connect(str(candidate)) as out:
+                for name, source in PUBLISHED_TABLES.items():
+                    data = build.table(source).to_arrow_table()
+                    if name == "profile_rows":
+                        out.execute("CREATE TABLE profile_rows AS SELECT *, $run_id AS run_id FROM data", {"run_id": run["run_id"]})
+                    else:
+                        out.execute(f"CREATE TABLE {ident(name)} AS SELECT * FROM data")
+                    counts[name] = data.num_rows
+                out.execute(PROFILES_VIEW)
+                out.execute(
+                    "CREATE TABLE meta_runs (run_id VARCHAR, published_at VARCHAR, source VARCHAR, "
+                    "snapshot VARCHAR, profile_rows BIGINT, notes VARCHAR)"
+                )
+                if previous_runs is not None:
+                    out.execute("INSERT INTO meta_runs SELECT * FROM previous_runs")
+                out.execute(
+                    "INSERT INTO meta_runs VALUES ($run_id, $published_at, $source, $snapshot, $rows, $notes)",
+                    {**run, "rows": counts["profile_rows"]},
+                )
+                out.execute("CHECKPOINT")
+            # The candidate must read back whole before it may replace anything.
+            with duckdb.connect(str(candidate), read_only=True) as check:
+                for name, rows in counts.items():
+                    got = check.execute(f"SELECT count(*) FROM {ident(name)}").fetchone()[0]
+                    if got != rows:
+                        raise PublishError(f"candidate database: {name} has {got} rows, expected {rows}")
+                check.execute("SELECT count(*) FROM profiles").fetchone()
+            with open(candidate, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(candidate, published)
+            dir_fd = os.open(published.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        finally:
+            for leftover in (candidate, candidate.with_name(candidate.name + ".wal")):
+                if leftover.exists():
+                    leftover.unlink()
+        return counts

@@ -1,0 +1,22 @@
+-- layer: indicators
+-- depends_on: stg_areas
+-- description: Every area at every level with its name and its parents. DeSO have no names,
+--   so a DeSO's name is its code.
+WITH deso AS (SELECT * FROM stg_areas)
+SELECT deso_code AS area_code, deso_code AS area_name, 'deso' AS area_level,
+       regso_code, municipality_code, municipality_name, county_code, county_name,
+       regso_code AS parent_code, boundary_version
+FROM deso
+UNION ALL
+SELECT DISTINCT regso_code, regso_name, 'regso', regso_code, municipality_code, municipality_name,
+       county_code, county_name, municipality_code, 'RegSO2020'
+FROM deso
+UNION ALL
+SELECT DISTINCT municipality_code, municipality_name, 'municipality', NULL, municipality_code,
+       municipality_name, county_code, county_name, county_code, ''
+FROM deso
+UNION ALL
+SELECT DISTINCT county_code, county_name, 'county', NULL, NULL, NULL, county_code, county_name, '00', ''
+FROM deso
+UNION ALL
+SELECT '00', 'Sverige', 'country', NULL, NULL, NULL, NULL, NULL, NULL, ''

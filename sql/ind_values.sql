@@ -1,0 +1,42 @@
+-- layer: indicators
+-- depends_on: ind_deso_counts, ind_area_membership, indicator_terms, indicator_levels, indicator_catalogue
+-- description: Every indicator for every area, level and year. Numerators and denominators
+--   are summed from DeSO up to each level, and the share is computed afterwards: shares are
+--   never averaged. An area with any member DeSO lacking a value gets no value (and a reason)
+--   rather than a silent undercount. Medians exist only where SCB publishes them (DeSO).
+WITH deso_terms AS (
+    -- numerator and denominator of each indicator per DeSO and year
+    SELECT c.area_code AS deso_code, c.year, t.indicator,
+           sum(c.value) FILTER (WHERE t.role = 'numerator')                         AS numerator,
+           sum(c.value) FILTER (WHERE t.role = 'denominator')                       AS denominator,
+           count(*) FILTER (WHERE c.value IS NULL)                                  AS undelivered,
+           string_agg(DISTINCT nullif(c.status, ''), ', ')                          AS statuses
+    FROM ind_deso_counts AS c
+    JOIN indicator_terms AS t ON t.measure = c.measure AND t.category = c.category
+    GROUP BY ALL
+),
+by_level AS (
+    SELECT m.area_level, m.area_code, d.year, d.indicator,
+           sum(d.numerator)      AS numerator,
+           sum(d.denominator)    AS denominator,
+           sum(d.undelivered)    AS undelivered,
+           count(*)              AS deso_count,
+           string_agg(DISTINCT d.statuses, ', ') AS statuses
+    FROM deso_terms AS d
+    JOIN ind_area_membership AS m ON m.deso_code = d.deso_code
+    JOIN indicator_levels AS l ON l.indicator = d.indicator AND l.area_level = m.area_level
+    GROUP BY ALL
+)
+SELECT b.area_level, b.area_code, b.year, b.indicator,
+       CASE WHEN b.undelivered > 0 THEN NULL ELSE b.numerator END   AS numerator,
+       CASE WHEN b.undelivered > 0 THEN NULL ELSE b.denominator END AS denominator,
+       CASE WHEN b.undelivered > 0 THEN NULL
+            WHEN k.kind = 'share' THEN b.numerator / nullif(b.denominator, 0)
+            ELSE b.numerator END                                      AS value,
+       CASE WHEN b.undelivered > 0 AND b.area_level = 'deso' THEN 'not delivered by SCB: ' || b.statuses
+            WHEN b.undelivered > 0 THEN 'incomplete: ' || b.undelivered || ' DeSO value(s) not delivered'
+            WHEN k.kind = 'share' AND coalesce(b.denominator, 0) = 0 THEN 'no one in the denominator'
+            END                                                       AS missing_reason,
+       b.deso_count
+FROM by_level AS b
+JOIN indicator_catalogue AS k ON k.indicator = b.indicator
