@@ -32,8 +32,8 @@ class SqlModel:
     path: Path
 
 
-def parse_model(path: Path) -> SqlModel:
-    text = path.read_text(encoding="utf-8")
+def read_header(text: str) -> dict[str, str]:
+    """The leading `-- key: value` comment lines of a SQL file (continued by indented comments)."""
     header: dict[str, str] = {}
     last = None
     for line in text.splitlines():
@@ -47,11 +47,20 @@ def parse_model(path: Path) -> SqlModel:
         c = _CONTINUATION.match(line)
         if c and last:
             header[last] += " " + c.group(1).strip()
+    return header
+
+
+def split_names(value: str) -> tuple[str, ...]:
+    return tuple(d.strip() for d in value.split(",") if d.strip())
+
+
+def parse_model(path: Path) -> SqlModel:
+    text = path.read_text(encoding="utf-8")
+    header = read_header(text)
     missing = {"layer", "depends_on", "description"} - header.keys()
     if missing:
         raise ValueError(f"{path.name}: header lacks {sorted(missing)}")
-    deps = tuple(d.strip() for d in header["depends_on"].split(",") if d.strip())
-    return SqlModel(path.stem, header["layer"], deps, header["description"], text, path)
+    return SqlModel(path.stem, header["layer"], split_names(header["depends_on"]), header["description"], text, path)
 
 
 def load_models(sql_dir: Path = SQL_DIR) -> list[SqlModel]:

@@ -7,7 +7,7 @@ reaches the published database; its metadata names the table, column, rule and e
 
 import dagster as dg
 
-from pipelines.checks.suites import has_suite, load_suite_dict, validate_table
+from pipelines.checks.suites import check_dependencies, has_suite, load_suite_dict, validate_table
 from pipelines.resources import Grannskap
 
 
@@ -16,8 +16,9 @@ def _suite_check(table: str) -> dg.AssetChecksDefinition:
 
     @dg.asset_check(
         asset=table,
-        name=f"{table}_suite",
+        name="suite",
         blocking=True,
+        additional_deps=list(check_dependencies(table)),
         description=suite.get("meta", {}).get("description", f"Great Expectations suite for {table}"),
     )
     def _check(context: dg.AssetCheckExecutionContext, grannskap: Grannskap) -> dg.AssetCheckResult:

@@ -70,9 +70,23 @@ def load_suite_dict(table: str) -> dict:
     return json.loads(suite_path(table).read_text(encoding="utf-8"))
 
 
+def check_sql_path(table: str) -> Path:
+    return SQL_DIR / "checks" / f"{table}.sql"
+
+
+def check_dependencies(table: str) -> tuple[str, ...]:
+    """Other tables a check frame reads (its `-- depends_on:` header), so Dagster runs the check after them."""
+    from pipelines.assets.models import read_header, split_names
+
+    path = check_sql_path(table)
+    if not path.exists():
+        return ()
+    return split_names(read_header(path.read_text(encoding="utf-8")).get("depends_on", ""))
+
+
 def check_frame(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
     """The frame a suite validates: sql/checks/<table>.sql if present, else the table itself."""
-    sql_file = SQL_DIR / "checks" / f"{table}.sql"
+    sql_file = check_sql_path(table)
     if sql_file.exists():
         return con.execute(sql_file.read_text(encoding="utf-8")).df()
     return con.table(table).df()  # the name is one of our asset names, resolved as a relation
@@ -159,4 +173,10 @@ def validate_frame(table: str, frame: pd.DataFrame, suite_dict: dict | None = No
 
 
 def validate_table(con: duckdb.DuckDBPyConnection, table: str) -> SuiteResult:
-    return validate_frame(table, check_frame(con, table))
+    try:
+        frame = check_frame(con, table)
+    except duckdb.Error as exc:
+        # A missing or renamed column surfaces here: the table's layout is not what the suite expects.
+        failure = Failure(table, "", "the table has the expected layout", "check frame", 0, [str(exc).splitlines()[0]])
+        return SuiteResult(table, False, 0, 0, [failure])
+    return validate_frame(table, frame)

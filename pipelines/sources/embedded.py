@@ -107,6 +107,11 @@ def parse_wide_export(name: str, text: str, spec: dict, year: str, boundary: str
                 f"raw table {name}: line {lineno} has {len(row)} fields, the header has {len(header)}"
                 f" — the file looks truncated (region {row[0] if row else '?'!r})"
             )
+        if len(row) > len(header):
+            raise RawFormatError(
+                f"raw table {name}: line {lineno} has {len(row)} fields, the header has {len(header)}"
+                f" — two lines run together? (region {row[0]!r})"
+            )
         region = row[region_idx].strip()
         for col, raw_value in zip(idx, values):
             code, _ = _code_and_label(wanted[col])

@@ -1,0 +1,33 @@
+-- depends_on: ref_control_totals
+-- description: Check frame for ind_values: one row per area level, year and indicator, with the numerator
+-- and denominator summed at that level next to the same sums over all DeSO, and SCB's official
+-- control totals (e.g. Sweden's population) next to the country's value.
+WITH by_level AS (
+    SELECT area_level, year, indicator,
+           count(*)                          AS areas,
+           count(DISTINCT area_code)         AS distinct_areas,
+           sum(numerator)                    AS level_numerator,
+           sum(denominator)                  AS level_denominator,
+           min(value)                        AS min_value,
+           max(value)                        AS max_value
+    FROM ind_values GROUP BY ALL
+),
+deso AS (
+    SELECT year, indicator, level_numerator AS deso_numerator, level_denominator AS deso_denominator
+    FROM by_level WHERE area_level = 'deso'
+),
+control AS (
+    SELECT v.year, v.indicator, t.value AS control_total, v.value AS country_value
+    FROM ind_values AS v
+    JOIN ref_control_totals AS t ON t.area_code = v.area_code AND t.year = v.year AND t.measure = v.indicator
+    WHERE v.area_level = 'country'
+)
+SELECT b.area_level || ' ' || b.year || ' ' || b.indicator AS check_key, b.*, k.kind,
+       d.deso_numerator, d.deso_denominator,
+       CASE WHEN k.kind = 'share' THEN b.min_value END AS min_share,
+       CASE WHEN k.kind = 'share' THEN b.max_value END AS max_share,
+       c.control_total, c.country_value
+FROM by_level AS b
+JOIN indicator_catalogue AS k USING (indicator)
+LEFT JOIN deso AS d USING (year, indicator)
+LEFT JOIN control AS c ON c.year = b.year AND c.indicator = b.indicator AND b.area_level = 'country'
