@@ -32,7 +32,10 @@ class Grannskap(dg.ConfigurableResource):
     data_dir: str = str(default_paths().data_dir)
     source: str = "embedded"
     snapshot: str = DEFAULT_SNAPSHOT
+    # Disclosure control: counts below this are never published (nor derivable).
     suppression_threshold: int = 5
+    # Shares over fewer people than this are published with a reliability flag.
+    min_reliable_denominator: int = 100
 
     @property
     def paths(self) -> Paths:

@@ -1,30 +1,31 @@
 -- layer: profiles
--- depends_on: ind_values, ind_areas, indicator_catalogue, indicator_terms, meta_sources
+-- depends_on: ind_values_protected, ind_areas, indicator_catalogue, indicator_terms, meta_sources
 -- description: The profile of every area: each indicator side by side with the area's
 --   municipality, county and the nation (value, difference, ratio), and its rank among areas
 --   of the same level in its municipality and in the nation. Rank 1 is the greatest need
 --   (the highest value, or the lowest where more means less need; for neutral indicators the
---   highest value). Areas without a value are not ranked.
+--   highest value). Areas without a value (not delivered, or hidden by disclosure control)
+--   are not ranked. Reads the protected values only: nothing hidden can reach a profile.
 WITH v AS (
     SELECT v.*, a.area_name, a.regso_code, a.municipality_code, a.municipality_name,
            a.county_code, a.county_name, a.boundary_version,
            k.title_sv, k.unit, k.kind, k.direction,
            CASE WHEN k.direction = 'more_is_less_need' THEN -v.value ELSE v.value END AS need_value
-    FROM ind_values AS v
+    FROM ind_values_protected AS v
     JOIN ind_areas AS a USING (area_level, area_code)
     JOIN indicator_catalogue AS k USING (indicator)
 ),
 municipality AS (
     SELECT area_code AS municipality_code, year, indicator, value AS municipality_value
-    FROM ind_values WHERE area_level = 'municipality'
+    FROM ind_values_protected WHERE area_level = 'municipality'
 ),
 county AS (
     SELECT area_code AS county_code, year, indicator, value AS county_value
-    FROM ind_values WHERE area_level = 'county'
+    FROM ind_values_protected WHERE area_level = 'county'
 ),
 nation AS (
     SELECT year, indicator, value AS national_value
-    FROM ind_values WHERE area_level = 'country'
+    FROM ind_values_protected WHERE area_level = 'country'
 ),
 source AS (
     -- the raw table behind each indicator's numerator, for tracing a figure to its source
@@ -35,7 +36,7 @@ source AS (
 SELECT
     v.area_code, v.area_name, v.area_level, v.regso_code, v.municipality_code, v.municipality_name,
     v.county_code, v.county_name, v.year, v.indicator, v.title_sv, v.unit, v.direction,
-    v.value, v.numerator, v.denominator, v.missing_reason,
+    v.value, v.numerator, v.denominator, v.missing_reason, v.suppressed, v.reliability,
     m.municipality_value,
     v.value - m.municipality_value                      AS diff_municipality,
     v.value / nullif(m.municipality_value, 0)           AS ratio_municipality,
