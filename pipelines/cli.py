@@ -25,8 +25,11 @@ def _run(args: argparse.Namespace) -> int:
     paths = default_paths()
     started = time.perf_counter()
     defs = build_definitions(Grannskap(data_dir=str(paths.data_dir), source=args.source))
+    log_level = "INFO" if args.verbose else "ERROR"
     result = defs.resolve_job_def("build_profiles").execute_in_process(
-        raise_on_error=False, instance=dg.DagsterInstance.ephemeral()
+        raise_on_error=False,
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
     elapsed = time.perf_counter() - started
     failed_checks = [
@@ -60,7 +63,8 @@ def _summary(args: argparse.Namespace) -> int:
         year = con.execute("SELECT max(year) FROM profiles").fetchone()[0]
         print(f"\nAnalytikernas databas: {db}")
         print("  " + ", ".join(f"{n} {lvl}" for lvl, n in areas) + f"; senaste år {year}")
-        print("  Öppna den med: duckdb -readonly " + str(db) + "   (vyn `profiles`, tabellerna `areas`, `indicators`, `meta_sources`, `meta_runs`)")
+        print("  Vyn `profiles` och tabellerna `areas`, `indicators`, `meta_sources`, `meta_runs`; öppna skrivskyddat,")
+        print(f"  t.ex. .venv/bin/python -c \"import duckdb; print(duckdb.connect('{db}', read_only=True).sql('FROM profiles LIMIT 5'))\"")
         rows = con.execute(
             """
             SELECT area_name, value, municipality_value, national_value, rank_in_municipality, areas_in_municipality
@@ -89,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--source", choices=["embedded", "raw"], default="embedded",
                      help="embedded: den inbäddade SCB-ögonblicksbilden; raw: rålagret som det är (efter fetch/import)")
     run.add_argument("--municipality", default="0581", help="kommunkod för sammanfattningen (standard 0581 Norrköping)")
+    run.add_argument("--verbose", action="store_true", help="visa Dagsters logg för varje steg")
     run.set_defaults(func=_run)
 
     summary = sub.add_parser("summary", help="sammanfatta den publicerade databasen")
