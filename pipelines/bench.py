@@ -69,6 +69,7 @@ def main() -> int:
         data = Path(tmp) / "data"
         shutil.copytree(REPO_ROOT / "data" / "embedded", data / "embedded")
         shutil.copytree(REPO_ROOT / "data" / "reference", data / "reference")
+        shutil.copytree(REPO_ROOT / "data" / "districts", data / "districts")
         build = bench_build(data)
         query_ms = bench_query(data / "published" / "grannskap.duckdb")
     print("Grannskap benchmark (2 cores; the embedded real snapshot: 5,984 DeSO, 2022)")

@@ -15,7 +15,7 @@ import yaml
 
 from pipelines.settings import CATALOGUE_FILE
 
-AREA_LEVELS = ("deso", "regso", "municipality", "county", "country")
+AREA_LEVELS = ("deso", "regso", "district", "municipality", "county", "country")
 KINDS = ("count", "share", "median")
 DIRECTIONS = ("more_is_more_need", "more_is_less_need", "neutral")
 MEASURES = ("population_age", "population_background", "education", "income")

@@ -45,7 +45,8 @@ def _run(args: argparse.Namespace) -> int:
             if event.is_step_failure and not event.step_key.endswith("_suite"):
                 err = event.step_failure_data.error
                 cause = err.cause.message if err and err.cause else (err.message if err else "")
-                print(f"  ✗ {event.step_key}: {cause.strip().splitlines()[-1] if cause else 'failed'}", file=sys.stderr)
+                first = next((line for line in cause.splitlines() if line.strip()), "failed")
+                print(f"  ✗ {event.step_key}: {first.strip()}", file=sys.stderr)
         return 1
     print(f"Klart på {elapsed:.1f} s: alla tabeller validerade och publicerade.")
     return _summary(args)

@@ -8,8 +8,9 @@ Applied to every indicator value before it reaches a profile, on the counts behi
 2. Nested indicators. Where one share's numerator is part of another's over the same denominator
    (0-4 within 0-19), the difference is a count too; if it is under the threshold, the larger
    indicator is hidden.
-3. Secondary suppression along the area hierarchy (DeSO -> RegSO -> municipality -> county ->
-   country), where each parent's count is the sum of its children's:
+3. Secondary suppression along every link of the area hierarchy (DeSO -> RegSO, DeSO -> named
+   district, RegSO/district -> municipality -> county -> country), where each parent's count is
+   the sum of its children's:
    a. a published parent with exactly one hidden child would give that child away by
       subtraction, so the smallest other child is hidden too (or, with no other child, the
       parent: a RegSO made of one DeSO is that DeSO);
@@ -64,16 +65,19 @@ def _nested_pairs(terms: pl.DataFrame) -> list[tuple[str, str]]:
     return pairs
 
 
-def protect(values: pl.DataFrame, areas: pl.DataFrame, terms: pl.DataFrame, threshold: int, min_reliable_denominator: int) -> pl.DataFrame:
+def protect(
+    values: pl.DataFrame, links: pl.DataFrame, terms: pl.DataFrame, threshold: int, min_reliable_denominator: int
+) -> pl.DataFrame:
     """Add `suppressed` (the reason, or null) and `reliability` to indicator values, and blank what is hidden.
 
     values: area_level, area_code, year, indicator, kind, numerator, denominator, value, missing_reason
-    areas:  area_level, area_code, parent_code
+    links:  child_level, child_code, parent_level, parent_code — each parent is the sum of its
+            children along one kind of link (an area may have several parents: DeSO -> RegSO and
+            DeSO -> named district)
     """
     keys = ["area_level", "area_code", "year", "indicator"]
-    cells = values.join(areas.select("area_level", "area_code", "parent_code"), on=["area_level", "area_code"], how="left")
-    cells = cells.with_columns(
-        pl.when(_primary(cells, threshold)).then(pl.lit(PRIMARY)).otherwise(None).alias("suppressed")
+    cells = values.with_columns(
+        pl.when(_primary(values, threshold)).then(pl.lit(PRIMARY)).otherwise(None).alias("suppressed")
     )
 
     # 2. nested indicators
@@ -91,49 +95,50 @@ def protect(values: pl.DataFrame, areas: pl.DataFrame, terms: pl.DataFrame, thre
             .alias("suppressed")
         ).drop("_nested")
 
-    # 3. secondary suppression along the hierarchy, only for the counted kinds
-    counted = cells.filter(pl.col("kind").is_in(["count", "share"]))
-    hidden = counted.filter(pl.col("suppressed").is_not_null()).select(keys)
+    # 3. secondary suppression along every link, only for the counted kinds
+    counted = cells.filter(pl.col("kind").is_in(["count", "share"])).select(*keys, "numerator")
+    child_cells = links.join(
+        counted.rename({"area_level": "child_level", "area_code": "child_code"}), on=["child_level", "child_code"]
+    )
+    group = ["parent_level", "parent_code", "year", "indicator"]
+    child_keys = ["child_level", "child_code", "year", "indicator"]
+    as_child = {"child_level": "area_level", "child_code": "area_code"}
+    as_parent = {"parent_level": "area_level", "parent_code": "area_code"}
+    hidden = cells.filter(pl.col("suppressed").is_not_null() & pl.col("kind").is_in(["count", "share"])).select(keys)
     while True:
-        flagged = counted.join(hidden.with_columns(pl.lit(True).alias("hidden")), on=keys, how="left").with_columns(
-            pl.col("hidden").fill_null(False)
+        mark = hidden.with_columns(pl.lit(True).alias("_h"))
+        state = (
+            child_cells.join(mark.rename({"area_level": "child_level", "area_code": "child_code"}), on=child_keys, how="left")
+            .join(mark.rename({"area_level": "parent_level", "area_code": "parent_code", "_h": "_ph"}), on=group, how="left")
+            .with_columns(
+                pl.col("_h").fill_null(False).alias("hidden"),
+                pl.col("_ph").fill_null(False).alias("parent_hidden"),
+            )
+            .with_columns(
+                pl.col("hidden").sum().over(group).alias("hidden_in_group"),
+                pl.len().over(group).alias("children"),
+            )
         )
-        parent_state = flagged.select(
-            pl.col("area_code").alias("parent_code"), "year", "indicator", pl.col("hidden").alias("parent_hidden")
-        ).unique(subset=["parent_code", "year", "indicator"])
-        children = flagged.filter(pl.col("parent_code").is_not_null()).join(
-            parent_state, on=["parent_code", "year", "indicator"], how="left"
-        )
-        group = ["parent_code", "year", "indicator"]
         # a. a published parent with exactly one hidden child: hide its smallest published sibling,
         #    or, when it has none (a RegSO of a single DeSO), the parent itself
-        lone = children.with_columns(
-            pl.col("hidden").sum().over(group).alias("hidden_in_group"),
-            pl.col("parent_hidden").fill_null(False),
-        ).filter((pl.col("hidden_in_group") == 1) & ~pl.col("parent_hidden"))
+        lone = state.filter((pl.col("hidden_in_group") == 1) & ~pl.col("parent_hidden"))
         rule_a = (
             lone.filter(~pl.col("hidden"))
-            .sort(["numerator", "area_code"])
+            .sort(["numerator", "child_code"])
             .group_by(group, maintain_order=True)
             .first()
-            .select(keys)
+            .select(child_keys)
+            .rename(as_child)
         )
-        parent_level = flagged.select(pl.col("area_code").alias("parent_code"), pl.col("area_level").alias("parent_level")).unique()
-        rule_a_parent = (
-            lone.group_by(group)
-            .agg(pl.len().alias("children"))
-            .filter(pl.col("children") == 1)
-            .join(parent_level, on="parent_code")
-            .select(pl.col("parent_level").alias("area_level"), pl.col("parent_code").alias("area_code"), "year", "indicator")
-        )
+        rule_a_parent = lone.filter(pl.col("children") == 1).select(group).unique().rename(as_parent)
         # b. a hidden parent whose children are all published: hide its smallest child
         rule_b = (
-            children.with_columns(pl.col("hidden").sum().over(group).alias("hidden_in_group"))
-            .filter(pl.col("parent_hidden").fill_null(False) & (pl.col("hidden_in_group") == 0))
-            .sort(["numerator", "area_code"])
+            state.filter(pl.col("parent_hidden") & (pl.col("hidden_in_group") == 0))
+            .sort(["numerator", "child_code"])
             .group_by(group, maintain_order=True)
             .first()
-            .select(keys)
+            .select(child_keys)
+            .rename(as_child)
         )
         new = pl.concat([rule_a, rule_a_parent, rule_b]).unique().join(hidden, on=keys, how="anti")
         if new.height == 0:
@@ -160,4 +165,4 @@ def protect(values: pl.DataFrame, areas: pl.DataFrame, terms: pl.DataFrame, thre
         .then(pl.lit(f"osäker: färre än {min_reliable_denominator} personer i nämnaren"))
         .otherwise(None)
         .alias("reliability"),
-    ).drop("parent_code")
+    )

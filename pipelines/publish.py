@@ -22,6 +22,7 @@ from pipelines.resources import ident
 # Tables copied from the build database into the published one (published name -> build table).
 PUBLISHED_TABLES = {
     "areas": "ind_areas",
+    "area_links": "ind_area_links",
     "indicators": "indicator_catalogue",
     "profile_rows": "profiles",
     "meta_sources": "meta_sources",

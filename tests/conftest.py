@@ -46,6 +46,7 @@ def make_workspace(root: Path) -> Workspace:
     data = root / "data"
     shutil.copytree(REPO_ROOT / "data" / "embedded", data / "embedded")
     shutil.copytree(REPO_ROOT / "data" / "reference", data / "reference")
+    shutil.copytree(REPO_ROOT / "data" / "districts", data / "districts")
     return Workspace(data)
 
 

@@ -24,7 +24,7 @@ def test_every_asset_and_check_succeeds(built):
     ws, result = built
     assert result.success
     checks = [e.asset_check_evaluation_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert len(checks) == 12, [c.asset_check_key for c in checks]
+    assert len(checks) == 13, [c.asset_check_key for c in checks]
     assert all(c.passed for c in checks), [c.description for c in checks if not c.passed]
     materialized = {e.asset_key.to_user_string() for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
     assert {"raw_population_age", "stg_population_age", "ind_values", "profiles", "published_database"} <= materialized
@@ -34,7 +34,7 @@ def test_area_levels_are_complete(published: Path):
     with duckdb.connect(str(published), read_only=True) as con:
         counts = dict(con.execute("SELECT area_level, count(*) FROM areas GROUP BY 1").fetchall())
     # 5,984 DeSO (2018); 3,363 RegSO once the key's trailing spaces are trimmed; 290 municipalities; 21 counties.
-    assert counts == {"deso": 5984, "regso": 3363, "municipality": 290, "county": 21, "country": 1}
+    assert counts == {"deso": 5984, "regso": 3363, "district": 6, "municipality": 290, "county": 21, "country": 1}
 
 
 def test_national_population_is_scbs_official_figure(published: Path):

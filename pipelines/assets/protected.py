@@ -10,7 +10,7 @@ from pipelines.resources import Grannskap
 
 @dg.asset(
     group_name="indicators",
-    deps=["ind_values", "ind_areas", "indicator_catalogue", "indicator_terms"],
+    deps=["ind_values", "ind_area_links", "indicator_catalogue", "indicator_terms"],
     description="Indicator values after disclosure control: counts under the threshold hidden (primary), "
     "and whatever would let them be derived by subtraction along the area hierarchy (secondary); "
     "shares with small denominators flagged as unreliable. Profiles read this, never ind_values.",
@@ -23,10 +23,10 @@ def ind_values_protected(context: dg.AssetExecutionContext, grannskap: Grannskap
                 "SELECT v.*, k.kind FROM ind_values AS v JOIN indicator_catalogue AS k USING (indicator)"
             ).to_arrow_table()
         )
-        areas = pl.from_arrow(con.execute("SELECT area_level, area_code, parent_code FROM ind_areas").to_arrow_table())
+        links = pl.from_arrow(con.table("ind_area_links").to_arrow_table())
         terms = pl.from_arrow(con.table("indicator_terms").to_arrow_table())
         protected = protect(
-            values, areas, terms, grannskap.suppression_threshold, grannskap.min_reliable_denominator
+            values, links, terms, grannskap.suppression_threshold, grannskap.min_reliable_denominator
         ).drop("kind")
         con.execute("CREATE OR REPLACE TABLE ind_values_protected AS SELECT * FROM protected")
         counts = con.execute(

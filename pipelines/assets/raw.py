@@ -126,7 +126,38 @@ def _reference_asset(table: str, file: str, description: str) -> dg.AssetsDefini
     return _asset
 
 
-reference_assets = [_reference_asset(t, f, d) for t, (f, d) in REFERENCE_FILES.items()]
+@dg.asset(
+    group_name="reference",
+    description="Named districts defined by municipalities (data/districts/<municipality>_<name>.csv): "
+    "one row per line of each file, with the file and line it came from.",
+    kinds={"duckdb", "csv"},
+)
+def ref_districts(grannskap: Grannskap) -> dg.MaterializeResult:
+    frames = []
+    for path in sorted((grannskap.paths.data_dir / "districts").glob("*.csv")):
+        municipality = path.name.split("_", 1)[0]
+        if not (len(municipality) == 4 and municipality.isdigit()):
+            raise dg.Failure(f"district file {path.name}: the name must start with a 4-digit municipality code")
+        frame = pl.read_csv(path, infer_schema=False)
+        if set(frame.columns) != {"district", "area"}:
+            raise dg.Failure(f"district file {path.name}: columns must be district,area (found {frame.columns})")
+        frames.append(
+            frame.with_row_index("line", offset=2).select(
+                pl.lit(path.name).alias("file"),
+                pl.col("line").cast(pl.Int32),
+                pl.lit(municipality).alias("municipality_code"),
+                pl.col("district").str.strip_chars().alias("district_name"),
+                pl.col("area").str.strip_chars().alias("area_ref"),
+            )
+        )
+    schema = {"file": pl.String, "line": pl.Int32, "municipality_code": pl.String, "district_name": pl.String, "area_ref": pl.String}
+    districts = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+    with grannskap.build_db() as con:
+        con.execute("CREATE OR REPLACE TABLE ref_districts AS SELECT * FROM districts")
+        return dg.MaterializeResult(metadata=table_metadata(con, "ref_districts"))
+
+
+reference_assets = [*(_reference_asset(t, f, d) for t, (f, d) in REFERENCE_FILES.items()), ref_districts]
 
 
 @dg.multi_asset(

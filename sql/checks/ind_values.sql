@@ -1,4 +1,4 @@
--- depends_on: ref_control_totals
+-- depends_on: ref_control_totals, ind_area_membership
 -- description: Check frame for ind_values: one row per area level, year and indicator, with the numerator
 -- and denominator summed at that level next to the same sums over all DeSO, and SCB's official
 -- control totals (e.g. Sweden's population) next to the country's value.
@@ -13,8 +13,13 @@ WITH by_level AS (
     FROM ind_values GROUP BY ALL
 ),
 deso AS (
-    SELECT year, indicator, level_numerator AS deso_numerator, level_denominator AS deso_denominator
-    FROM by_level WHERE area_level = 'deso'
+    -- the same sums over exactly the DeSO each level covers (named districts cover only their municipalities)
+    SELECT m.area_level, v.year, v.indicator,
+           sum(v.numerator) AS deso_numerator, sum(v.denominator) AS deso_denominator
+    FROM ind_values AS v
+    JOIN (SELECT DISTINCT area_level, deso_code FROM ind_area_membership) AS m ON m.deso_code = v.area_code
+    WHERE v.area_level = 'deso'
+    GROUP BY ALL
 ),
 control AS (
     SELECT v.year, v.indicator, t.value AS control_total, v.value AS country_value
@@ -23,11 +28,13 @@ control AS (
     WHERE v.area_level = 'country'
 )
 SELECT b.area_level || ' ' || b.year || ' ' || b.indicator AS check_key, b.*, k.kind,
-       d.deso_numerator, d.deso_denominator,
+       -- medians are not sums, so only counts and shares are compared with their DeSO
+       CASE WHEN k.kind <> 'median' THEN d.deso_numerator END   AS deso_numerator,
+       CASE WHEN k.kind <> 'median' THEN d.deso_denominator END AS deso_denominator,
        CASE WHEN k.kind = 'share' THEN b.min_value END AS min_share,
        CASE WHEN k.kind = 'share' THEN b.max_value END AS max_share,
        c.control_total, c.country_value
 FROM by_level AS b
 JOIN indicator_catalogue AS k USING (indicator)
-LEFT JOIN deso AS d USING (year, indicator)
+LEFT JOIN deso AS d USING (area_level, year, indicator)
 LEFT JOIN control AS c ON c.year = b.year AND c.indicator = b.indicator AND b.area_level = 'country'
