@@ -5,13 +5,14 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.assets.models import model_assets
+from pipelines.assets.needs_index import needs_index
 from pipelines.assets.protected import ind_values_protected
 from pipelines.assets.published import published_database
 from pipelines.assets.raw import indicator_catalogue, meta_sources, raw_assets, reference_assets
 from pipelines.checks.asset_checks import suite_checks
 from pipelines.resources import Grannskap
 
-ALL_ASSETS = [*raw_assets, meta_sources, *reference_assets, indicator_catalogue, *model_assets, ind_values_protected, published_database]
+ALL_ASSETS = [*raw_assets, meta_sources, *reference_assets, indicator_catalogue, *model_assets, ind_values_protected, needs_index, published_database]
 
 
 def _table_names() -> list[str]:

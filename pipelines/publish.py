@@ -26,6 +26,7 @@ PUBLISHED_TABLES = {
     "indicators": "indicator_catalogue",
     "profile_rows": "profiles",
     "meta_sources": "meta_sources",
+    "needs_index": "needs_index",
 }
 
 PROFILES_VIEW = """
