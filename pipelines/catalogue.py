@@ -39,6 +39,7 @@ class Indicator:
     numerator: dict
     denominator: dict | None
     levels: tuple[str, ...]
+    series_breaks: tuple[dict, ...] = ()
 
 
 def _check(entry: dict) -> Indicator:
@@ -66,6 +67,7 @@ def _check(entry: dict) -> Indicator:
         **{k: entry[k] for k in REQUIRED if k != "levels"},
         denominator=entry.get("denominator"),
         levels=tuple(entry["levels"]),
+        series_breaks=tuple(entry.get("series_breaks") or ()),
     )
 
 
@@ -115,6 +117,12 @@ def terms_table(indicators: list[Indicator]) -> pl.DataFrame:
         for cat in term["categories"]
     ]
     return pl.DataFrame(rows)
+
+
+def breaks_table(indicators: list[Indicator]) -> pl.DataFrame:
+    """Years from which an indicator's definition changed: trends across them are not computed."""
+    rows = [{"indicator": i.id, "year": int(b["year"]), "note": str(b["note"])} for i in indicators for b in i.series_breaks]
+    return pl.DataFrame(rows, schema={"indicator": pl.String, "year": pl.Int32, "note": pl.String})
 
 
 def levels_table(indicators: list[Indicator]) -> pl.DataFrame:

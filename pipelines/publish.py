@@ -27,6 +27,7 @@ PUBLISHED_TABLES = {
     "profile_rows": "profiles",
     "meta_sources": "meta_sources",
     "needs_index": "needs_index",
+    "trends": "profile_trends",
 }
 
 PROFILES_VIEW = """

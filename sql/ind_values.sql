@@ -10,7 +10,9 @@ WITH deso_terms AS (
            sum(c.value) FILTER (WHERE t.role = 'numerator')                         AS numerator,
            sum(c.value) FILTER (WHERE t.role = 'denominator')                       AS denominator,
            count(*) FILTER (WHERE c.value IS NULL)                                  AS undelivered,
-           string_agg(DISTINCT nullif(c.status, ''), ', ')                          AS statuses
+           string_agg(DISTINCT nullif(c.status, ''), ', ')                          AS statuses,
+           min(c.boundary_version)                                                  AS min_version,
+           max(c.boundary_version)                                                  AS max_version
     FROM ind_deso_counts AS c
     JOIN indicator_terms AS t ON t.measure = c.measure AND t.category = c.category
     GROUP BY ALL
@@ -21,7 +23,9 @@ by_level AS (
            sum(d.denominator)    AS denominator,
            sum(d.undelivered)    AS undelivered,
            count(*)              AS deso_count,
-           string_agg(DISTINCT d.statuses, ', ') AS statuses
+           string_agg(DISTINCT d.statuses, ', ') AS statuses,
+           min(d.min_version)    AS min_version,
+           max(d.max_version)    AS max_version
     FROM deso_terms AS d
     JOIN ind_area_membership AS m ON m.deso_code = d.deso_code
     JOIN indicator_levels AS l ON l.indicator = d.indicator AND l.area_level = m.area_level
@@ -37,6 +41,8 @@ SELECT b.area_level, b.area_code, b.year, b.indicator,
             WHEN b.undelivered > 0 THEN 'incomplete: ' || b.undelivered || ' DeSO value(s) not delivered'
             WHEN k.kind = 'share' AND coalesce(b.denominator, 0) = 0 THEN 'no one in the denominator'
             END                                                       AS missing_reason,
-       b.deso_count
+       b.deso_count,
+       -- the DeSO version the value was built from; never two versions in one figure unnoticed
+       CASE WHEN b.min_version = b.max_version THEN b.min_version ELSE 'mixed' END AS boundary_version
 FROM by_level AS b
 JOIN indicator_catalogue AS k ON k.indicator = b.indicator

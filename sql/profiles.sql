@@ -8,7 +8,7 @@
 --   are not ranked. Reads the protected values only: nothing hidden can reach a profile.
 WITH v AS (
     SELECT v.*, a.area_name, a.regso_code, a.municipality_code, a.municipality_name,
-           a.county_code, a.county_name, a.boundary_version,
+           a.county_code, a.county_name,
            k.title_sv, k.unit, k.kind, k.direction,
            CASE WHEN k.direction = 'more_is_less_need' THEN -v.value ELSE v.value END AS need_value
     FROM ind_values_protected AS v

@@ -29,12 +29,12 @@ class Workspace:
     def snapshot_dir(self) -> Path:
         return self.data_dir / "embedded" / SNAPSHOT
 
-    def resource(self) -> Grannskap:
-        return Grannskap(data_dir=str(self.data_dir))
+    def resource(self, source: str = "embedded") -> Grannskap:
+        return Grannskap(data_dir=str(self.data_dir), source=source)
 
-    def build(self, selection: str | None = None) -> dg.ExecuteInProcessResult:
-        """Run the main job (or a selection of it) in-process, as `make run` does."""
-        defs = build_definitions(self.resource())
+    def build(self, source: str = "embedded") -> dg.ExecuteInProcessResult:
+        """Run the main job in-process, as `make run` does."""
+        defs = build_definitions(self.resource(source))
         job = defs.resolve_job_def("build_profiles")
         return job.execute_in_process(raise_on_error=False, instance=dg.DagsterInstance.ephemeral())
 

@@ -9,7 +9,7 @@ import polars as pl
 
 from pipelines import raw as raw_layer
 from pipelines.assets.metadata import table_metadata
-from pipelines.catalogue import catalogue_table, levels_table, load_catalogue, terms_table
+from pipelines.catalogue import breaks_table, catalogue_table, levels_table, load_catalogue, terms_table
 from pipelines.resources import Grannskap, ident
 from pipelines.sources.embedded import embedded_table_names, land_embedded_table
 from pipelines.settings import REPO_ROOT
@@ -166,6 +166,7 @@ reference_assets = [*(_reference_asset(t, f, d) for t, (f, d) in REFERENCE_FILES
         dg.AssetSpec("indicator_catalogue", description="The indicator catalogue (pipelines/indicators.yaml) as a table.", kinds={"duckdb", "yaml"}),
         dg.AssetSpec("indicator_terms", description="Which staged measure and categories make each indicator's numerator and denominator.", kinds={"duckdb"}),
         dg.AssetSpec("indicator_levels", description="The area levels each indicator can be computed for.", kinds={"duckdb"}),
+        dg.AssetSpec("indicator_breaks", description="Years from which an indicator's definition changed (series breaks).", kinds={"duckdb"}),
     ],
 )
 def indicator_catalogue(grannskap: Grannskap):
@@ -174,6 +175,7 @@ def indicator_catalogue(grannskap: Grannskap):
         "indicator_catalogue": catalogue_table(indicators),
         "indicator_terms": terms_table(indicators),
         "indicator_levels": levels_table(indicators),
+        "indicator_breaks": breaks_table(indicators),
     }
     with grannskap.build_db() as con:
         for table, frame in tables.items():
