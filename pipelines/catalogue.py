@@ -61,8 +61,14 @@ def _check(entry: dict) -> Indicator:
         raise CatalogueError(f"indicator {ident}: a median cannot be aggregated; list only the level SCB publishes")
     for role in ("numerator", "denominator"):
         term = entry.get(role)
-        if term is not None and (term.get("measure") not in MEASURES or not term.get("categories")):
-            raise CatalogueError(f"indicator {ident}: {role} needs a measure in {MEASURES} and categories")
+        if term is None:
+            continue
+        if term.get("measure") not in MEASURES or bool(term.get("categories")) == ("ages" in term):
+            raise CatalogueError(f"indicator {ident}: {role} needs a measure in {MEASURES} and either categories or ages")
+        if "ages" in term:
+            ages = term["ages"]
+            if term["measure"] != "population_age" or len(ages) != 2 or (ages[1] is not None and ages[1] < ages[0]):
+                raise CatalogueError(f"indicator {ident}: {role} ages must be [from, to] on population_age")
     return Indicator(
         **{k: entry[k] for k in REQUIRED if k != "levels"},
         denominator=entry.get("denominator"),
@@ -81,6 +87,13 @@ def load_catalogue(path: Path = CATALOGUE_FILE) -> list[Indicator]:
     return indicators
 
 
+def _describe(term: dict) -> str:
+    if "ages" in term:
+        lo, hi = term["ages"]
+        return f"{term['measure']}: ages {lo}–{hi if hi is not None else ''}".rstrip("–") + ("+" if hi is None else "")
+    return f"{term['measure']}: {' + '.join(map(str, term['categories']))}"
+
+
 def catalogue_table(indicators: list[Indicator]) -> pl.DataFrame:
     """The `indicators` table analysts read."""
     return pl.DataFrame(
@@ -94,12 +107,8 @@ def catalogue_table(indicators: list[Indicator]) -> pl.DataFrame:
                 "kind": i.kind,
                 "direction": i.direction,
                 "source_table": i.source_table,
-                "numerator": f"{i.numerator['measure']}: {' + '.join(map(str, i.numerator['categories']))}",
-                "denominator": (
-                    f"{i.denominator['measure']}: {' + '.join(map(str, i.denominator['categories']))}"
-                    if i.denominator
-                    else None
-                ),
+                "numerator": _describe(i.numerator),
+                "denominator": _describe(i.denominator) if i.denominator else None,
                 "levels": list(i.levels),
             }
             for i in indicators
@@ -108,15 +117,21 @@ def catalogue_table(indicators: list[Indicator]) -> pl.DataFrame:
 
 
 def terms_table(indicators: list[Indicator]) -> pl.DataFrame:
-    """One row per (indicator, role, measure, category): what the SQL sums."""
-    rows = [
-        {"indicator": i.id, "role": role, "measure": term["measure"], "category": str(cat)}
-        for i in indicators
-        for role, term in (("numerator", i.numerator), ("denominator", i.denominator))
-        if term
-        for cat in term["categories"]
-    ]
-    return pl.DataFrame(rows)
+    """What the SQL sums: one row per (indicator, role, measure, category), or per age range
+    (age_from, age_to; age_to null = and older) with no category."""
+    rows = []
+    for i in indicators:
+        for role, term in (("numerator", i.numerator), ("denominator", i.denominator)):
+            if not term:
+                continue
+            base = {"indicator": i.id, "role": role, "measure": term["measure"]}
+            if "ages" in term:
+                rows.append({**base, "category": None, "age_from": term["ages"][0], "age_to": term["ages"][1]})
+            else:
+                rows += [{**base, "category": str(c), "age_from": None, "age_to": None} for c in term["categories"]]
+    schema = {"indicator": pl.String, "role": pl.String, "measure": pl.String, "category": pl.String,
+              "age_from": pl.Int32, "age_to": pl.Int32}
+    return pl.DataFrame(rows, schema=schema)
 
 
 def breaks_table(indicators: list[Indicator]) -> pl.DataFrame:

@@ -14,7 +14,12 @@ WITH deso_terms AS (
            min(c.boundary_version)                                                  AS min_version,
            max(c.boundary_version)                                                  AS max_version
     FROM ind_deso_counts AS c
-    JOIN indicator_terms AS t ON t.measure = c.measure AND t.category = c.category
+    JOIN indicator_terms AS t
+      ON t.measure = c.measure
+     AND (t.category = c.category
+          -- an age range takes every age group that lies inside it (five-year groups or single years)
+          OR (t.category IS NULL AND c.age_from >= t.age_from
+              AND coalesce(c.age_to, 1000) <= coalesce(t.age_to, 1000)))
     GROUP BY ALL
 ),
 by_level AS (
