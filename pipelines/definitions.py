@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.assets.models import model_assets
+from pipelines.assets.municipalities import municipality_extract, municipality_fanout
 from pipelines.assets.needs_index import needs_index
 from pipelines.assets.protected import ind_values_protected
 from pipelines.assets.published import published_database
@@ -13,6 +14,7 @@ from pipelines.checks.asset_checks import suite_checks
 from pipelines.resources import Grannskap
 
 ALL_ASSETS = [*raw_assets, meta_sources, *reference_assets, indicator_catalogue, *model_assets, ind_values_protected, needs_index, published_database]
+PARTITIONED_ASSETS = [municipality_extract]
 
 
 def _table_names() -> list[str]:
@@ -27,16 +29,16 @@ ALL_CHECKS = suite_checks(_table_names())
 # The main job: everything, from the raw layer to the published database.
 build_job = dg.define_asset_job(
     "build_profiles",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.assets(*ALL_ASSETS),
     description="Land the sources in the raw layer, validate every layer, and publish the profiles.",
 )
 
 
 def build_definitions(grannskap: Grannskap | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=ALL_ASSETS,
+        assets=[*ALL_ASSETS, *PARTITIONED_ASSETS],
         asset_checks=ALL_CHECKS,
-        jobs=[build_job],
+        jobs=[build_job, municipality_fanout],
         resources={"grannskap": grannskap or Grannskap()},
         # All steps share one DuckDB build file, which allows one writing process at a time.
         executor=dg.in_process_executor,
@@ -44,3 +46,9 @@ def build_definitions(grannskap: Grannskap | None = None) -> dg.Definitions:
 
 
 defs = build_definitions()
+
+
+def fanout_job() -> dg.JobDefinition:
+    """The fan-out job with its resources, importable by name so that the multiprocess executor's
+    child processes can rebuild it (`dg.reconstructable(fanout_job)`)."""
+    return build_definitions().resolve_job_def("municipality_fanout")

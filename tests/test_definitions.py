@@ -62,3 +62,16 @@ def test_workspace_loads_in_dagster_cli():
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "All code locations passed validation" in out.stderr + out.stdout
+
+
+def test_every_suite_file_loads_whole():
+    """GX skips an expectation it cannot build; the runner refuses such a suite, and none ships."""
+    from pipelines.checks.suites import SuiteError, build_suite, load_suite_dict
+    from pipelines.settings import EXPECTATIONS_DIR
+
+    for path in sorted(EXPECTATIONS_DIR.glob("*.json")):
+        suite = build_suite(load_suite_dict(path.stem))
+        assert len(suite.expectations) == len(load_suite_dict(path.stem)["expectations"]) > 0
+    broken = {"name": "x", "expectations": [{"type": "expect_column_values_to_be_sparkly", "kwargs": {"column": "a"}}]}
+    with pytest.raises(SuiteError, match="expect_column_values_to_be_sparkly"):
+        build_suite(broken)

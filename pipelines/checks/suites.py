@@ -92,6 +92,25 @@ def check_frame(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
     return con.table(table).df()  # the name is one of our asset names, resolved as a relation
 
 
+class SuiteError(ValueError):
+    """A suite file that GX cannot load whole."""
+
+
+def build_suite(suite_dict: dict):
+    """The GX suite of a JSON file. GX logs and *skips* an expectation it cannot build (a misspelt
+    type, a bad argument), which would silently weaken the check, so that is an error here."""
+    import great_expectations as gx
+
+    _context()
+    wanted = [{k: v for k, v in e.items() if k in ("type", "kwargs", "meta")} for e in suite_dict["expectations"]]
+    suite = gx.ExpectationSuite(name=suite_dict["name"], expectations=wanted)
+    if len(suite.expectations) != len(wanted):
+        built = {e.expectation_type for e in suite.expectations}
+        missing = [w["type"] for w in wanted if w["type"] not in built]
+        raise SuiteError(f"suite {suite_dict['name']}: GX could not build {missing or 'some expectations'}")
+    return suite
+
+
 @lru_cache(maxsize=1)
 def _context():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -130,12 +149,7 @@ def validate_frame(table: str, frame: pd.DataFrame, suite_dict: dict | None = No
         else asset.get_batch_definition(name)
     )
     batch = batch_def.get_batch(batch_parameters={"dataframe": frame})
-    suite = gx.ExpectationSuite(
-        name=suite_dict["name"],
-        expectations=[
-            {k: v for k, v in e.items() if k in ("type", "kwargs", "meta")} for e in suite_dict["expectations"]
-        ],
-    )
+    suite = build_suite(suite_dict)
     result_format: dict = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
     if area_column and area_column in frame.columns:
         result_format["unexpected_index_column_names"] = [area_column]
