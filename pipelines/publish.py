@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator
 
 import duckdb
 
-from pipelines.resources import ident
+from pipelines.identifiers import ident
 
 # Tables copied from the build database into the published one (published name -> build table).
 PUBLISHED_TABLES = {
@@ -60,6 +61,19 @@ def publish_lock(published: Path, wait: bool = True) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def acquire_build_lock(build_db: Path) -> IO:
+    """One refresh at a time per build database: a second one fails at once, clearly. The lock is
+    held by the returned open file until it is closed (or the process dies)."""
+    build_db.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(build_db.parent / f".{build_db.name}.lock", "w")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        fh.close()
+        raise PublishError(f"another refresh is already running on {build_db}; try again when it is done") from exc
+    return fh
+
+
 def _previous_runs(published: Path):
     if not published.exists():
         return None
@@ -72,9 +86,27 @@ def _previous_runs(published: Path):
     return None
 
 
+def _remove_stale_candidates(published: Path) -> list[str]:
+    """Candidates left by a publisher that was killed (we hold the lock, so none is in use)."""
+    stale = sorted(published.parent.glob(f".{published.stem}.candidate-*"))
+    for path in stale:
+        path.unlink()
+    return [p.name for p in stale]
+
+
+def _fault_injection_pause() -> None:
+    """Tests of kill -9 during the swap set GRANNSKAP_PAUSE_BEFORE_SWAP=<seconds>: the publisher
+    announces it on stderr and waits with a complete candidate, right before the rename."""
+    pause = float(os.environ.get("GRANNSKAP_PAUSE_BEFORE_SWAP", "0") or 0)
+    if pause > 0:
+        print("GRANNSKAP: candidate ready, about to swap", file=__import__("sys").stderr, flush=True)
+        time.sleep(pause)
+
+
 def publish(build: duckdb.DuckDBPyConnection, published: Path, run: dict) -> dict[str, int]:
     """Copy the published tables out of the build database into a new file and swap it in."""
     with publish_lock(published):
+        _remove_stale_candidates(published)
         candidate = published.parent / f".{published.stem}.candidate-{uuid.uuid4().hex[:8]}{published.suffix}"
         counts: dict[str, int] = {}
         try:
@@ -108,6 +140,7 @@ def publish(build: duckdb.DuckDBPyConnection, published: Path, run: dict) -> dic
                 check.execute("SELECT count(*) FROM profiles").fetchone()
             with open(candidate, "rb") as fh:
                 os.fsync(fh.fileno())
+            _fault_injection_pause()
             os.replace(candidate, published)
             dir_fd = os.open(published.parent, os.O_RDONLY)
             try:

@@ -2,25 +2,17 @@
 and a connection to the build database (where every layer below `published` is a DuckDB table)."""
 
 
-import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
+
+from pipelines.publish import acquire_build_lock
 
 from pipelines.settings import DEFAULT_SNAPSHOT, Paths, default_paths
-
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
-
-
-def ident(name: str) -> str:
-    """Quote a table name that comes from our own asset names; refuse anything else."""
-    if not _IDENT.match(name):
-        raise ValueError(f"not a table name Grannskap defines: {name!r}")
-    return f'"{name}"'
-
 
 class Grannskap(dg.ConfigurableResource):
     """Settings of a Grannskap deployment.
@@ -41,10 +33,20 @@ class Grannskap(dg.ConfigurableResource):
     def paths(self) -> Paths:
         return Paths(data_dir=Path(self.data_dir))
 
+    # The build lock, taken on first use of the build database and held until the run ends, so
+    # that two refreshes never interleave their steps in one build database.
+    _build_lock = PrivateAttr(default=None)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._build_lock is not None:
+            self._build_lock.close()
+            self._build_lock = None
+
     @contextmanager
     def build_db(self) -> Iterator[duckdb.DuckDBPyConnection]:
         path = self.paths.build_db
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if self._build_lock is None:
+            self._build_lock = acquire_build_lock(path)
         con = duckdb.connect(str(path))
         try:
             yield con

@@ -15,7 +15,8 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.assets.metadata import table_metadata
-from pipelines.resources import Grannskap, ident
+from pipelines.identifiers import ident
+from pipelines.resources import Grannskap
 from pipelines.settings import SQL_DIR
 
 _HEADER = re.compile(r"^--\s*(layer|depends_on|description):\s?(.*)$")

@@ -10,7 +10,8 @@ import polars as pl
 from pipelines import raw as raw_layer
 from pipelines.assets.metadata import table_metadata
 from pipelines.catalogue import breaks_table, catalogue_table, levels_table, load_catalogue, terms_table
-from pipelines.resources import Grannskap, ident
+from pipelines.identifiers import ident
+from pipelines.resources import Grannskap
 from pipelines.sources.embedded import embedded_table_names, land_embedded_table
 from pipelines.settings import REPO_ROOT
 
