@@ -4,6 +4,7 @@
     grannskap summary             what the published database holds (Norrköping as the example)
     grannskap index ...           build a composite needs index from your own indicators
     grannskap import FILE ...     land a file downloaded from Statistikdatabasen in the raw layer
+    grannskap report ...          profile reports, index and targeting lists for a municipality
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ def _summary(args: argparse.Namespace) -> int:
         name = con.execute(
             "SELECT area_name FROM areas WHERE area_level = 'municipality' AND area_code = $code", {"code": args.municipality}
         ).fetchone()
+        reports = sorted((db.parent.parent / "reports").glob("*/index.html"))
+        if reports:
+            print("  Rapporter för planerare (öppna i en webbläsare): " + ", ".join(str(p) for p in reports))
         print(f"\nDe fem områdena (RegSO) i {name[0] if name else args.municipality} med högst andel barn 0–4 år, {year}:")
         for area, value, muni, nation, rank, n in rows:
             shown = f"{value:6.1%}" if value is not None else "   –  "
@@ -101,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--municipality", default="0581", help="kommunkod (standard 0581 Norrköping)")
     summary.set_defaults(func=_summary)
 
-    for module in ("pipelines.index_builder", "pipelines.sources.pxweb.importer"):
+    for module in ("pipelines.index_builder", "pipelines.sources.pxweb.importer", "pipelines.reports.cli"):
         try:
             mod = __import__(module, fromlist=["register_cli"])
         except ImportError:

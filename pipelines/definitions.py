@@ -9,12 +9,13 @@ from pipelines.assets.municipalities import municipality_extract, municipality_f
 from pipelines.assets.needs_index import needs_index
 from pipelines.assets.protected import ind_values_protected
 from pipelines.assets.published import published_database
+from pipelines.assets.reports import district_reports, municipality_reports
 from pipelines.assets.raw import indicator_catalogue, meta_sources, raw_assets, reference_assets
 from pipelines.checks.asset_checks import suite_checks
 from pipelines.resources import Grannskap
 
-ALL_ASSETS = [*raw_assets, meta_sources, *reference_assets, indicator_catalogue, *model_assets, ind_values_protected, needs_index, published_database]
-PARTITIONED_ASSETS = [municipality_extract]
+ALL_ASSETS = [*raw_assets, meta_sources, *reference_assets, indicator_catalogue, *model_assets, ind_values_protected, needs_index, published_database, district_reports]
+PARTITIONED_ASSETS = [municipality_extract, municipality_reports]
 
 
 def _table_names() -> list[str]:

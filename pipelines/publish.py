@@ -103,33 +103,45 @@ def _fault_injection_pause() -> None:
         time.sleep(pause)
 
 
+META_RUNS_COLUMNS = (
+    "run_id VARCHAR, published_at VARCHAR, source VARCHAR, snapshot VARCHAR, profile_rows BIGINT, notes VARCHAR"
+)
+
+
+def write_published_tables(out: duckdb.DuckDBPyConnection, build: duckdb.DuckDBPyConnection, run: dict,
+                           catalog: str | None = None, previous_runs=None) -> dict[str, int]:
+    """Create (or replace) the published tables and the `profiles` view in `out`, in `catalog` when
+    given (an attached DuckLake), and append this run to meta_runs. Shared by every store."""
+    prefix = f"{ident(catalog)}." if catalog else ""
+    counts: dict[str, int] = {}
+    for name, source in PUBLISHED_TABLES.items():
+        data = build.table(source).to_arrow_table()
+        target = prefix + ident(name)
+        if name == "profile_rows":
+            out.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT *, $run_id AS run_id FROM data", {"run_id": run["run_id"]})
+        else:
+            out.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM data")
+        counts[name] = data.num_rows
+    out.execute(PROFILES_VIEW.replace("VIEW profiles AS", f"VIEW {prefix}profiles AS").replace("FROM profile_rows", f"FROM {prefix}profile_rows"))
+    out.execute(f"CREATE TABLE IF NOT EXISTS {prefix}meta_runs ({META_RUNS_COLUMNS})")
+    if previous_runs is not None:
+        out.execute(f"INSERT INTO {prefix}meta_runs SELECT * FROM previous_runs")
+    out.execute(
+        f"INSERT INTO {prefix}meta_runs VALUES ($run_id, $published_at, $source, $snapshot, $rows, $notes)",
+        {**run, "rows": counts["profile_rows"]},
+    )
+    return counts
+
+
 def publish(build: duckdb.DuckDBPyConnection, published: Path, run: dict) -> dict[str, int]:
     """Copy the published tables out of the build database into a new file and swap it in."""
     with publish_lock(published):
         _remove_stale_candidates(published)
         candidate = published.parent / f".{published.stem}.candidate-{uuid.uuid4().hex[:8]}{published.suffix}"
-        counts: dict[str, int] = {}
         try:
             previous_runs = _previous_runs(published)
             with duckdb.connect(str(candidate)) as out:
-                for name, source in PUBLISHED_TABLES.items():
-                    data = build.table(source).to_arrow_table()
-                    if name == "profile_rows":
-                        out.execute("CREATE TABLE profile_rows AS SELECT *, $run_id AS run_id FROM data", {"run_id": run["run_id"]})
-                    else:
-                        out.execute(f"CREATE TABLE {ident(name)} AS SELECT * FROM data")
-                    counts[name] = data.num_rows
-                out.execute(PROFILES_VIEW)
-                out.execute(
-                    "CREATE TABLE meta_runs (run_id VARCHAR, published_at VARCHAR, source VARCHAR, "
-                    "snapshot VARCHAR, profile_rows BIGINT, notes VARCHAR)"
-                )
-                if previous_runs is not None:
-                    out.execute("INSERT INTO meta_runs SELECT * FROM previous_runs")
-                out.execute(
-                    "INSERT INTO meta_runs VALUES ($run_id, $published_at, $source, $snapshot, $rows, $notes)",
-                    {**run, "rows": counts["profile_rows"]},
-                )
+                counts = write_published_tables(out, build, run, previous_runs=previous_runs)
                 out.execute("CHECKPOINT")
             # The candidate must read back whole before it may replace anything.
             with duckdb.connect(str(candidate), read_only=True) as check:

@@ -2,6 +2,7 @@
 and a connection to the build database (where every layer below `published` is a DuckDB table)."""
 
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -28,10 +29,21 @@ class Grannskap(dg.ConfigurableResource):
     suppression_threshold: int = 5
     # Shares over fewer people than this are published with a reliability flag.
     min_reliable_denominator: int = 100
+    # Where the profiles are published: "file" (data/published/grannskap.duckdb, swapped in
+    # atomically) or "ducklake:<catalog>" for a shared catalogue (pipelines/stores.py).
+    published_store: str = os.environ.get("GRANNSKAP_PUBLISHED_STORE", "file")
+    # Municipalities whose reports every build writes (data/reports/); any other one on demand
+    # with `grannskap report --municipality CODE` or the municipality_reports partition.
+    report_municipalities: list[str] = ["0581", "2081", "2080"]
 
     @property
     def paths(self) -> Paths:
         return Paths(data_dir=Path(self.data_dir))
+
+    def store(self):
+        from pipelines.stores import open_store
+
+        return open_store(self.published_store, self.paths.published_db, self.paths.data_dir / "lake")
 
     # The build lock, taken on first use of the build database and held until the run ends, so
     # that two refreshes never interleave their steps in one build database.

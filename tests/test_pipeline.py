@@ -141,3 +141,14 @@ def test_every_figure_traces_to_source_vintage_and_run(built, published: Path):
     # SCB's "Senaste uppdatering 20240123 08:00", read from the footer the pipeline drops
     assert income[0] == "2024-01-23T08:00"
     assert "82 footer line(s)" in income[1]
+
+
+def test_the_build_writes_the_planners_reports(built):
+    ws, result = built
+    reports = ws.data_dir / "reports"
+    for level in ("0581-regso", "0581-district"):
+        index = (reports / level / "index.html").read_text(encoding="utf-8")
+        assert "Norrköping" in index
+    assert "Klockaretorpet" in (reports / "0581-district" / "index.html").read_text(encoding="utf-8")
+    mat = [e for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key.to_user_string() == "district_reports"]
+    assert "targeting_top_5" in mat[0].event_specific_data.materialization.metadata

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from pipelines.publish import PUBLISHED_TABLES, publish
+from pipelines.publish import PUBLISHED_TABLES
 from pipelines.raw import now_utc
 from pipelines.resources import Grannskap
 
@@ -11,12 +11,13 @@ from pipelines.resources import Grannskap
 @dg.asset(
     group_name="published",
     deps=list(PUBLISHED_TABLES.values()),
-    description="data/published/grannskap.duckdb: the view `profiles`, the tables `areas`, `indicators`, "
-    "`meta_sources` and `meta_runs`. Built as a candidate file and swapped in atomically.",
+    description="The analysts' database: the view `profiles`, the tables `areas`, `area_links`, `indicators`, "
+    "`needs_index`, `trends`, `meta_sources` and `meta_runs`. By default data/published/grannskap.duckdb, "
+    "built as a candidate file and swapped in atomically; or a shared DuckLake (published_store).",
     kinds={"duckdb"},
 )
 def published_database(context: dg.AssetExecutionContext, grannskap: Grannskap) -> dg.MaterializeResult:
-    target = grannskap.paths.published_db
+    store = grannskap.store()
     run = {
         "run_id": context.run_id,
         "published_at": now_utc(),
@@ -25,11 +26,11 @@ def published_database(context: dg.AssetExecutionContext, grannskap: Grannskap) 
         "notes": "",
     }
     with grannskap.build_db() as con:
-        counts = publish(con, target, run)
-    context.log.info(f"published {target}: {counts}")
+        counts = store.publish(con, run)
+    context.log.info(f"published {store.describe()}: {counts}")
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(target)),
+            "published_to": store.describe(),
             **{f"rows_{k}": dg.MetadataValue.int(v) for k, v in counts.items()},
             "dagster/row_count": dg.MetadataValue.int(counts["profile_rows"]),
         }
