@@ -3,6 +3,7 @@
     grannskap run                 materialise every asset on the embedded data and publish
     grannskap summary             what the published database holds (Norrköping as the example)
     grannskap index ...           build a composite needs index from your own indicators
+    grannskap fetch ...           fetch live SCB/Kolada tables into the raw layer (then: run --source raw)
     grannskap import FILE ...     land a file downloaded from Statistikdatabasen in the raw layer
     grannskap report ...          profile reports, index and targeting lists for a municipality
 """
@@ -105,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--municipality", default="0581", help="kommunkod (standard 0581 Norrköping)")
     summary.set_defaults(func=_summary)
 
-    for module in ("pipelines.index_builder", "pipelines.sources.pxweb.importer", "pipelines.reports.cli"):
+    for module in ("pipelines.sources.fetch_cli", "pipelines.sources.pxweb.importer", "pipelines.index_builder",
+                   "pipelines.reports.cli"):
         try:
             mod = __import__(module, fromlist=["register_cli"])
         except ImportError:

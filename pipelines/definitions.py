@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.assets.live import REFRESH_JOB, live_assets, live_sensors
 from pipelines.assets.models import model_assets
 from pipelines.assets.municipalities import municipality_extract, municipality_fanout
 from pipelines.assets.needs_index import needs_index
 from pipelines.assets.protected import ind_values_protected
 from pipelines.assets.published import published_database
 from pipelines.assets.reports import district_reports, municipality_reports
-from pipelines.assets.raw import indicator_catalogue, meta_sources, raw_assets, reference_assets
+from pipelines.assets.raw import SOURCE_TAG, indicator_catalogue, meta_sources, raw_assets, reference_assets
 from pipelines.checks.asset_checks import suite_checks
 from pipelines.resources import Grannskap
 
@@ -35,15 +36,38 @@ build_job = dg.define_asset_job(
 )
 
 
+# The strategy unit's refresh: fetch from SCB (pipelines/sources/live_tables.yaml), then rebuild and
+# publish from the fetched raw layer. Requested by the sensor when SCB publishes, and weekly.
+refresh_job = dg.define_asset_job(
+    REFRESH_JOB,
+    selection=dg.AssetSelection.assets("fetched_sources").downstream() - dg.AssetSelection.assets(*PARTITIONED_ASSETS),
+    tags={SOURCE_TAG: "raw"},
+    description="Fetch the live sources into the raw layer, then validate, build and publish from it.",
+)
+
+# SCB publishes at 08:00 on weekdays; DeSO tables come yearly, on dates that vary by table, so the
+# sensor watches each table's `updated` stamp, and this weekly run is the safety net behind it.
+weekly_refresh = dg.ScheduleDefinition(
+    name="weekly_scb_refresh",
+    job=refresh_job,
+    cron_schedule="0 9 * * 1",
+    execution_timezone="Europe/Stockholm",
+    description="Monday 09:00: re-fetch and rebuild, in case the sensor missed a publication.",
+)
+
+
 def build_definitions(grannskap: Grannskap | None = None) -> dg.Definitions:
-    return dg.Definitions(
-        assets=[*ALL_ASSETS, *PARTITIONED_ASSETS],
+    defs = dg.Definitions(
+        assets=[*ALL_ASSETS, *PARTITIONED_ASSETS, *live_assets],
         asset_checks=ALL_CHECKS,
-        jobs=[build_job, municipality_fanout],
+        jobs=[build_job, refresh_job, municipality_fanout],
+        schedules=[weekly_refresh],
+        sensors=live_sensors,
         resources={"grannskap": grannskap or Grannskap()},
         # All steps share one DuckDB build file, which allows one writing process at a time.
         executor=dg.in_process_executor,
     )
+    return defs
 
 
 defs = build_definitions()

@@ -8,7 +8,8 @@ when any table fails; the tables that did land are complete (atomic writes) and 
 of each SCB table it came from (v2: `GET /tables/{id}` -> "updated"; v1, which has no such endpoint: the stamp
 of a one-cell data query), and requests a run of the job "refresh_from_scb" when SCB's stamp is newer than the
 stamp in the raw table's manifest (and than the stamp the sensor last requested a run for, kept in its cursor).
-The run re-fetches only the changed tables, for the scope they were landed with, newest year.
+The run re-fetches only the changed tables, for the scope and years they were landed with ("latest" takes the
+newest year SCB now has; pinned years are fetched again, e.g. after a revision).
 
 API base URLs come from $GRANNSKAP_SCB_API / $GRANNSKAP_SCB_API_V1 / $GRANNSKAP_KOLADA_API (see live.py).
 Exported for pipelines/definitions.py: `live_assets`, `live_sensors` (the job is defined there).
@@ -65,7 +66,7 @@ def _progress_logger(context: dg.AssetExecutionContext, every: float = 10.0):
 
 @dg.asset(
     name="fetched_sources",
-    group_name="raw",
+    group_name="sources",
     kinds={"pxweb"},
     description="Live tables from SCB's PxWeb API (and Kolada) landed in the raw layer, as `grannskap fetch` does: "
     "planned from SCB's metadata (contents resolved by label), fetched under SCB's limits and written atomically.",
@@ -157,8 +158,8 @@ def landed_sources(raw_dir: Path, tables: list[str] | None = None) -> list[dict]
         if not str(prov.get("source", "")).startswith("scb-pxweb") or not query.get("sources"):
             continue  # embedded or imported: not refreshed from SCB automatically
         for s in query["sources"]:
-            out.append({"raw_table": name, "table": s["table"], "api": s.get("api", "v2"),
-                        "updated": s.get("updated") or "", "scope": query.get("scope") or {}})
+            out.append({"raw_table": name, "table": s["table"], "api": s.get("api", "v2"), "updated": s.get("updated") or "",
+                        "scope": query.get("scope") or {}, "years": query.get("years") or "latest"})
     return out
 
 
@@ -186,7 +187,8 @@ def check_scb_updates(
     transport: httpx.BaseTransport | None = None,
     log=None,
 ) -> tuple[list[dg.RunRequest], dict, list[str]]:
-    """-> (run requests, new cursor, notes). One request per scope, for the raw tables whose SCB stamp moved."""
+    """-> (run requests, new cursor, notes). One request per scope and years, for the raw tables whose SCB stamp
+    moved; the run re-fetches them as they were landed (same scope, same years: "latest" stays "latest")."""
     seen: dict = json.loads(cursor) if cursor else {}
     watched = landed_sources(raw_dir, tables)
     notes: list[str] = []
@@ -209,20 +211,20 @@ def check_scb_updates(
                         log.warning(notes[-1])
             now = stamps[key]
             if is_newer(now, w["updated"], seen.get(w["table"], "")):
-                entry = changed.setdefault(w["raw_table"], {"scope": w["scope"], "tables": {}})
+                entry = changed.setdefault(w["raw_table"], {"scope": w["scope"], "years": w["years"], "tables": {}})
                 entry["tables"][w["table"]] = {"was": w["updated"], "now": now}
     finally:
         for c in clients.values():
             c.close()
     by_scope: dict[str, list[str]] = {}
     for raw_table, entry in changed.items():
-        by_scope.setdefault(json.dumps(entry["scope"], sort_keys=True), []).append(raw_table)
+        by_scope.setdefault(json.dumps([entry["scope"], entry["years"]], sort_keys=True), []).append(raw_table)
         for table_id, st in entry["tables"].items():
             seen[table_id] = st["now"]
             notes.append(f"{raw_table}: SCB {table_id} updated {st['was'] or '(no stamp)'} -> {st['now']}")
     requests = []
     for scope_json, raw_tables in sorted(by_scope.items()):
-        scope = json.loads(scope_json)
+        scope, years = json.loads(scope_json)
         stamp_key = ",".join(
             sorted(f"{t}@{s['now']}" for rt in raw_tables for t, s in changed[rt]["tables"].items())
         )
@@ -231,7 +233,7 @@ def check_scb_updates(
                 run_key=f"scb-update:{stamp_key}",
                 run_config={"ops": {"fetched_sources": {"config": {
                     "tables": sorted(raw_tables), "municipality": scope.get("municipality"),
-                    "county": scope.get("county"), "years": "latest",
+                    "county": scope.get("county"), "years": years,
                 }}}},
                 tags={"grannskap/scb_tables": stamp_key[:200]},
             )

@@ -1,8 +1,11 @@
 """The published asset: the analysts' database, swapped in only after every check upstream passed."""
 
 
+from datetime import timedelta
+
 import dagster as dg
 
+from pipelines.assets.raw import SOURCE_TAG
 from pipelines.publish import PUBLISHED_TABLES
 from pipelines.raw import now_utc
 from pipelines.resources import Grannskap
@@ -15,14 +18,17 @@ from pipelines.resources import Grannskap
     "`needs_index`, `trends`, `meta_sources` and `meta_runs`. By default data/published/grannskap.duckdb, "
     "built as a candidate file and swapped in atomically; or a shared DuckLake (published_store).",
     kinds={"duckdb"},
+    # The profiles should never be more than two weekly refreshes old.
+    freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(days=15), warn_window=timedelta(days=8)),
 )
 def published_database(context: dg.AssetExecutionContext, grannskap: Grannskap) -> dg.MaterializeResult:
     store = grannskap.store()
+    source = context.run.tags.get(SOURCE_TAG, grannskap.source)
     run = {
         "run_id": context.run_id,
         "published_at": now_utc(),
-        "source": grannskap.source,
-        "snapshot": grannskap.snapshot if grannskap.source == "embedded" else "raw layer",
+        "source": source,
+        "snapshot": grannskap.snapshot if source == "embedded" else "raw layer",
         "notes": "",
     }
     with grannskap.build_db() as con:

@@ -15,6 +15,8 @@ from pipelines.resources import Grannskap
 from pipelines.sources.embedded import embedded_table_names, land_embedded_table
 from pipelines.settings import REPO_ROOT
 
+SOURCE_TAG = "grannskap/source"
+
 # The raw tables of the spine, and what each holds.
 RAW_TABLES = {
     "population_age": "Population by DeSO and five-year age group (SCB FolkmDesoAldKon).",
@@ -31,11 +33,14 @@ def _raw_asset(name: str, description: str) -> dg.AssetsDefinition:
         group_name="raw",
         description=description + " As delivered: one row per cell, SCB's dimension codes, value and status.",
         kinds={"duckdb", "parquet"},
+        deps=["fetched_sources"],  # a live fetch lands the same raw tables (refresh_from_scb)
     )
     def _asset(context: dg.AssetExecutionContext, grannskap: Grannskap) -> dg.MaterializeResult:
         paths = grannskap.paths
         landing_notes: list[str] = []
-        if grannskap.source == "embedded":
+        # A run may say where its raw tables come from (the refresh job takes the fetched raw layer).
+        source = context.run.tags.get(SOURCE_TAG, grannskap.source)
+        if source == "embedded":
             snapshot_dir = paths.embedded_dir / grannskap.snapshot
             if name not in embedded_table_names(snapshot_dir):
                 raise dg.Failure(f"raw table {name}: snapshot {grannskap.snapshot} has no such table")
@@ -43,8 +48,8 @@ def _raw_asset(name: str, description: str) -> dg.AssetsDefinition:
             raw_layer.write_raw_table(paths.raw_dir, table)
             landing_notes = table.provenance.notes
             context.log.info(f"raw table {name}: " + "; ".join(landing_notes))
-        elif grannskap.source != "raw":
-            raise dg.Failure(f"unknown source {grannskap.source!r}: use 'embedded' or 'raw'")
+        elif source != "raw":
+            raise dg.Failure(f"unknown source {source!r}: use 'embedded' or 'raw'")
         manifest = raw_layer.read_manifest(paths.raw_dir, name)
         with grannskap.build_db() as con:
             con.execute(
