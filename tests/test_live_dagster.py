@@ -45,7 +45,7 @@ def materialize(data_dir, config: dict) -> dg.ExecuteInProcessResult:
 def test_exports():
     assert live_assets == [fetched_sources] and live_sensors == [scb_updates_sensor]
     spec = fetched_sources.specs_by_key[dg.AssetKey("fetched_sources")]
-    assert spec.group_name == "raw" and spec.kinds == {"pxweb"}
+    assert spec.group_name == "sources" and spec.kinds == {"pxweb"}
     assert scb_updates_sensor.job_name == REFRESH_JOB == "refresh_from_scb"
 
 
