@@ -28,11 +28,16 @@ def _table_names() -> list[str]:
 
 ALL_CHECKS = suite_checks(_table_names())
 
+# Runs that write the build database carry this tag; a deployment's run queue lets one run at a
+# time (deploy/k8s/values.yaml), and the build lock refuses a second one that starts anyway.
+BUILD_TAGS = {"grannskap/build": "1"}
+
 # The main job: everything, from the raw layer to the published database.
 build_job = dg.define_asset_job(
     "build_profiles",
     selection=dg.AssetSelection.assets(*ALL_ASSETS),
     description="Land the sources in the raw layer, validate every layer, and publish the profiles.",
+    tags=BUILD_TAGS,
 )
 
 
@@ -41,7 +46,7 @@ build_job = dg.define_asset_job(
 refresh_job = dg.define_asset_job(
     REFRESH_JOB,
     selection=dg.AssetSelection.assets("fetched_sources").downstream() - dg.AssetSelection.assets(*PARTITIONED_ASSETS),
-    tags={SOURCE_TAG: "raw"},
+    tags={**BUILD_TAGS, SOURCE_TAG: "raw"},
     description="Fetch the live sources into the raw layer, then validate, build and publish from it.",
 )
 

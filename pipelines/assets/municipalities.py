@@ -61,9 +61,15 @@ def summarise_extracts(context: dg.OpExecutionContext, results: list[dict]) -> d
     return {"municipalities": sorted(r["municipality"] for r in results), "pids": pids}
 
 
-@dg.job(
-    executor_def=dg.multiprocess_executor.configured({"max_concurrent": 0}),  # 0 = one per core
-    description="Write every municipality's outputs, fanned out over the multiprocess executor.",
-)
+def fanout_executor() -> dg.ExecutorDefinition:
+    """Processes on this machine, or one Kubernetes pod per step when GRANNSKAP_EXECUTOR=k8s."""
+    if os.environ.get("GRANNSKAP_EXECUTOR") == "k8s":
+        from dagster_k8s import k8s_job_executor
+
+        return k8s_job_executor
+    return dg.multiprocess_executor.configured({"max_concurrent": 0})  # 0 = one per core
+
+
+@dg.job(executor_def=fanout_executor(), description="Write every municipality's outputs, fanned out over processes or pods.")
 def municipality_fanout():
     summarise_extracts(list_municipalities().map(extract_one).collect())
