@@ -62,6 +62,8 @@ def compute_needs_index(values: pl.DataFrame, catalogue: pl.DataFrame) -> pl.Dat
                     "flags_total",
                     pl.when(pl.col("rank_overall").is_null())
                     .then(pl.lit("ej rankad: minst ett värde saknas eller är dolt"))
+                    .when(pl.col("flags_total") == 0)
+                    .then(pl.lit(f"ingen indikator når tröskeln {spec['flag_threshold']:.2f}".replace(".", ",")))
                     .otherwise(drivers)
                     .alias("drivers"),
                 )
