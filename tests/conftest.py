@@ -69,3 +69,20 @@ def published(built) -> Path:
     ws, result = built
     assert result.success, "the build on the real embedded data failed"
     return ws.paths.published_db
+
+
+@pytest.fixture
+def build_con(built):
+    """A read-only connection to the real build's database, to publish from."""
+    import duckdb
+
+    ws, result = built
+    assert result.success
+    con = duckdb.connect(str(ws.paths.build_db), read_only=True)
+    yield con
+    con.close()
+
+
+def run_record(run_id: str) -> dict:
+    """What the published asset records about a run, for tests that publish directly."""
+    return {"run_id": run_id, "published_at": "2026-11-23T12:00:00+00:00", "source": "embedded", "snapshot": "test", "notes": ""}

@@ -6,7 +6,7 @@ import json
 
 import dagster as dg
 import pytest
-from test_live_fetch import NORRKOPING_DESO, LiveFakeSCB
+from test_live_fetch import NORRKOPING_DESO, scb  # noqa: F401 (scb: the shared fake-SCB fixture)
 
 from pipelines.assets.live import (
     REFRESH_JOB,
@@ -21,15 +21,6 @@ from pipelines.raw import read_raw_table
 from pipelines.resources import Grannskap
 
 NORRKOPING_2022 = {"municipality": "0581", "tables": ["population_age"], "years": "2022"}
-
-
-@pytest.fixture
-def scb(monkeypatch):
-    server = LiveFakeSCB()
-    monkeypatch.setenv("GRANNSKAP_SCB_API", server.v2)
-    monkeypatch.setenv("GRANNSKAP_SCB_API_V1", server.v1)
-    yield server
-    server.stop()
 
 
 def materialize(data_dir, config: dict) -> dg.ExecuteInProcessResult:

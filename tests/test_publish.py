@@ -9,21 +9,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from conftest import run_record
+
 from pipelines import publish as publishing
 from pipelines.publish import PublishError, publish, publish_lock
 
 
-def _run(run_id: str) -> dict:
-    return {"run_id": run_id, "published_at": "2026-11-23T12:00:00+00:00", "source": "embedded", "snapshot": "test", "notes": ""}
 
 
-@pytest.fixture
-def build_con(built):
-    ws, result = built
-    assert result.success
-    con = duckdb.connect(str(ws.paths.build_db), read_only=True)
-    yield con
-    con.close()
 
 
 def _sha(path: Path) -> str:
@@ -32,11 +25,11 @@ def _sha(path: Path) -> str:
 
 def test_open_reader_keeps_working_and_new_readers_see_the_new_data(build_con, tmp_path: Path):
     target = tmp_path / "published" / "grannskap.duckdb"
-    publish(build_con, target, _run("first"))
+    publish(build_con, target, run_record("first"))
     analyst = duckdb.connect(str(target), read_only=True)
     before = analyst.execute("SELECT count(*), min(run_id) FROM profiles").fetchone()
 
-    publish(build_con, target, _run("second"))
+    publish(build_con, target, run_record("second"))
 
     # the analyst's open connection still reads the old, complete database
     assert analyst.execute("SELECT count(*), min(run_id) FROM profiles").fetchone() == before == (before[0], "first")
@@ -49,11 +42,11 @@ def test_open_reader_keeps_working_and_new_readers_see_the_new_data(build_con, t
 
 def test_a_publish_that_fails_midway_leaves_the_published_file_untouched(build_con, tmp_path: Path, monkeypatch):
     target = tmp_path / "grannskap.duckdb"
-    publish(build_con, target, _run("good"))
+    publish(build_con, target, run_record("good"))
     before = _sha(target)
     monkeypatch.setitem(publishing.PUBLISHED_TABLES, "broken", "no_such_table")
     with pytest.raises(duckdb.CatalogException):
-        publish(build_con, target, _run("bad"))
+        publish(build_con, target, run_record("bad"))
     assert _sha(target) == before
     assert [p.name for p in tmp_path.iterdir() if "candidate" in p.name] == []
     with duckdb.connect(str(target), read_only=True) as con:

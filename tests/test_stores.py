@@ -12,32 +12,25 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from conftest import run_record
+
 from pipelines.stores import DuckLakeStore, FileStore, open_store
 
 
-def _run(run_id: str) -> dict:
-    return {"run_id": run_id, "published_at": "2026-11-23T12:00:00+00:00", "source": "embedded", "snapshot": "t", "notes": ""}
 
 
-@pytest.fixture
-def build_con(built):
-    ws, result = built
-    assert result.success
-    con = duckdb.connect(str(ws.paths.build_db), read_only=True)
-    yield con
-    con.close()
 
 
 KLOCKARETORPET = "SELECT value FROM profiles WHERE area_code = '0581:Västra Klockaretorpet' AND indicator = 'share_foreign_background'"
 
 
 def _exercise(store, build_con, reader_open_across_publish: bool) -> None:
-    store.publish(build_con, _run("first"))
+    store.publish(build_con, run_record("first"))
     reader = store.connect()
     assert round(reader.execute(KLOCKARETORPET).fetchone()[0], 2) == 0.44
     if not reader_open_across_publish:
         reader.close()
-    store.publish(build_con, _run("second"))
+    store.publish(build_con, run_record("second"))
     if reader_open_across_publish:
         # a reader attached before the publish keeps working and sees the committed new snapshot
         assert reader.execute("SELECT DISTINCT run_id FROM profiles").fetchall() == [("second",)]
@@ -65,10 +58,10 @@ def test_a_failed_ducklake_publish_leaves_the_last_snapshot(build_con, tmp_path:
     from pipelines import publish as publishing
 
     store = DuckLakeStore(str(tmp_path / "catalog.ducklake"), tmp_path / "files")
-    store.publish(build_con, _run("good"))
+    store.publish(build_con, run_record("good"))
     monkeypatch.setitem(publishing.PUBLISHED_TABLES, "broken", "no_such_table")
     with pytest.raises(duckdb.CatalogException):
-        store.publish(build_con, _run("bad"))
+        store.publish(build_con, run_record("bad"))
     with store.connect() as con:
         assert con.execute("SELECT DISTINCT run_id FROM profiles").fetchall() == [("good",)]
         assert con.execute("SELECT count(*) FROM meta_runs").fetchone()[0] == 1
