@@ -4,7 +4,10 @@ A model's header declares what a reader needs and Dagster uses:
     -- layer: staged
     -- depends_on: raw_population_age, stg_areas
     -- description: ...
-The SQL itself is static; values it needs (a threshold, a run id) arrive as named parameters.
+    -- materialize: view            (optional; default table)
+A view costs nothing to build and is computed where it is read: right for a large model that is
+read once or twice (staged national counts), wrong for one read by many. The SQL itself is
+static; values it needs (a threshold, a run id) arrive as named parameters.
 """
 
 
@@ -19,7 +22,7 @@ from pipelines.identifiers import ident
 from pipelines.resources import Grannskap
 from pipelines.settings import SQL_DIR
 
-_HEADER = re.compile(r"^--\s*(layer|depends_on|description):\s?(.*)$")
+_HEADER = re.compile(r"^--\s*(layer|depends_on|description|materialize):\s?(.*)$")
 _CONTINUATION = re.compile(r"^--\s{2,}(.*)$")
 
 
@@ -31,6 +34,7 @@ class SqlModel:
     description: str
     sql: str
     path: Path
+    materialize: str = "table"
 
 
 def read_header(text: str) -> dict[str, str]:
@@ -61,7 +65,10 @@ def parse_model(path: Path) -> SqlModel:
     missing = {"layer", "depends_on", "description"} - header.keys()
     if missing:
         raise ValueError(f"{path.name}: header lacks {sorted(missing)}")
-    return SqlModel(path.stem, header["layer"], split_names(header["depends_on"]), header["description"], text, path)
+    materialize = header.get("materialize", "table").strip()
+    if materialize not in ("table", "view"):
+        raise ValueError(f"{path.name}: materialize must be table or view, not {materialize!r}")
+    return SqlModel(path.stem, header["layer"], split_names(header["depends_on"]), header["description"], text, path, materialize)
 
 
 def load_models(sql_dir: Path = SQL_DIR) -> list[SqlModel]:
@@ -75,11 +82,23 @@ def _model_asset(model: SqlModel) -> dg.AssetsDefinition:
         deps=list(model.depends_on),
         description=model.description,
         kinds={"duckdb", "sql"},
-        metadata={"sql_file": dg.MetadataValue.path(str(model.path.relative_to(model.path.parent.parent)))},
+        metadata={
+            "sql_file": dg.MetadataValue.path(str(model.path.relative_to(model.path.parent.parent))),
+            "materialized_as": model.materialize,
+        },
     )
     def _asset(grannskap: Grannskap) -> dg.MaterializeResult:
         with grannskap.build_db() as con:
-            con.execute(f"CREATE OR REPLACE TABLE {ident(model.name)} AS {model.sql}")
+            # a model switched between table and view must first drop what the last build left
+            existing = con.execute(
+                "SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $name",
+                {"name": model.name},
+            ).fetchone()
+            wanted = "VIEW" if model.materialize == "view" else "BASE TABLE"
+            if existing and existing[0] != wanted:
+                con.execute(f"DROP {'VIEW' if existing[0] == 'VIEW' else 'TABLE'} {ident(model.name)}")
+            kind = "VIEW" if model.materialize == "view" else "TABLE"
+            con.execute(f"CREATE OR REPLACE {kind} {ident(model.name)} AS {model.sql}")
             return dg.MaterializeResult(metadata=table_metadata(con, model.name))
 
     return _asset

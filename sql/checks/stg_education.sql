@@ -7,7 +7,7 @@ WITH stat AS (
 ),
 age AS (
     SELECT area_code, year, sum(persons) AS population_25_64
-    FROM stg_population_age WHERE age_from BETWEEN 25 AND 60 AND sex = '1+2' GROUP BY ALL
+    FROM stg_population_age WHERE age_from >= 25 AND age_to <= 64 AND in_both_sexes GROUP BY ALL
 ),
 years AS (SELECT DISTINCT year FROM stat)
 SELECT coalesce(s.area_code, k.deso_code)  AS area_code,

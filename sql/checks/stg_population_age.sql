@@ -2,8 +2,8 @@
 -- so that a DeSO missing on either side is a failing row naming that DeSO.
 WITH stat AS (
     SELECT area_code, year,
-           sum(persons) FILTER (WHERE is_total AND sex = '1+2')                 AS population,
-           sum(persons) FILTER (WHERE age_from BETWEEN 25 AND 60 AND sex = '1+2') AS population_25_64,
+           sum(persons) FILTER (WHERE is_total AND in_both_sexes)                               AS population,
+           sum(persons) FILTER (WHERE age_from >= 25 AND age_to <= 64 AND in_both_sexes)        AS population_25_64,
            min(persons)                                                         AS min_persons
     FROM stg_population_age GROUP BY ALL
 ),

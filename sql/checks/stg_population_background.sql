@@ -1,7 +1,7 @@
 -- Check frame for stg_population_background: key coverage and the total against the age table.
 WITH stat AS (
     SELECT area_code, year,
-           sum(persons) FILTER (WHERE is_total AND sex = '1+2') AS population,
+           sum(persons) FILTER (WHERE is_total AND in_both_sexes) AS population,
            min(persons)                                         AS min_persons
     FROM stg_population_background GROUP BY ALL
 ),
