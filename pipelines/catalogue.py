@@ -16,9 +16,16 @@ import yaml
 from pipelines.settings import CATALOGUE_FILE
 
 AREA_LEVELS = ("deso", "regso", "district", "municipality", "county", "country")
-KINDS = ("count", "share", "median")
+KINDS = ("count", "share", "median", "published_rate")
 DIRECTIONS = ("more_is_more_need", "more_is_less_need", "neutral")
 MEASURES = ("population_age", "population_background", "education", "income")
+# A published rate is read, not computed: its numerator names the raw table it is published in and the
+# table's content code (SCB's ContentsCode, Kolada's KPI id). The staged model of each table
+# (stg_regso_rates, stg_municipality_rates) maps the table's area codes onto Grannskap's areas.
+PUBLISHED_MEASURES = ("regso_labour_market", "regso_ill_health", "regso_transfers", "kolada_kpis")
+# How the source publishes a published rate's value, and what turns it into the catalogue's unit:
+# a percentage becomes a share (fraction 0-1) by dividing by 100; anything else is taken as it is.
+PUBLISHED_SCALES = {"percent": 0.01}
 REQUIRED = ("id", "title_sv", "title_en", "definition", "unit", "kind", "direction", "source_table", "numerator", "levels")
 
 
@@ -40,6 +47,14 @@ class Indicator:
     denominator: dict | None
     levels: tuple[str, ...]
     series_breaks: tuple[dict, ...] = ()
+    published_unit: str | None = None  # published_rate only: the unit the source publishes (percent, days)
+
+    @property
+    def scale(self) -> float | None:
+        """What a published value is multiplied by to be in `unit` (published_rate only)."""
+        if self.kind != "published_rate":
+            return None
+        return PUBLISHED_SCALES.get(self.published_unit or "", 1.0)
 
 
 def _check(entry: dict) -> Indicator:
@@ -59,6 +74,11 @@ def _check(entry: dict) -> Indicator:
     if entry["kind"] == "median" and entry["levels"] != ["deso"]:
         # SCB publishes medians per DeSO; anything larger would be an average of medians.
         raise CatalogueError(f"indicator {ident}: a median cannot be aggregated; list only the level SCB publishes")
+    if ("published_unit" in entry) != (entry["kind"] == "published_rate"):
+        raise CatalogueError(f"indicator {ident}: a published_rate needs a published_unit, and only a published_rate has one")
+    if entry["kind"] == "published_rate":
+        _check_published(ident, entry)
+        return _indicator(entry)
     for role in ("numerator", "denominator"):
         term = entry.get(role)
         if term is None:
@@ -69,11 +89,30 @@ def _check(entry: dict) -> Indicator:
             ages = term["ages"]
             if term["measure"] != "population_age" or len(ages) != 2 or (ages[1] is not None and ages[1] < ages[0]):
                 raise CatalogueError(f"indicator {ident}: {role} ages must be [from, to] on population_age")
+    return _indicator(entry)
+
+
+def _check_published(ident: str, entry: dict) -> None:
+    """A published_rate: one content code of one area-level raw table, never summed or averaged, so it
+    exists only at the levels the source publishes; a named district (our own aggregate) is never one."""
+    term = entry["numerator"]
+    if term.get("measure") not in PUBLISHED_MEASURES or "ages" in term or len(term.get("categories") or []) != 1:
+        raise CatalogueError(
+            f"indicator {ident}: a published_rate's numerator is one content code of a raw table in {PUBLISHED_MEASURES}"
+        )
+    if "district" in entry["levels"]:
+        raise CatalogueError(f"indicator {ident}: a published rate cannot be aggregated to a named district")
+    if entry["unit"] == "share" and entry["published_unit"] not in ("percent", "share"):
+        raise CatalogueError(f"indicator {ident}: a share must be published as a percent or a share (fraction 0-1)")
+
+
+def _indicator(entry: dict) -> Indicator:
     return Indicator(
         **{k: entry[k] for k in REQUIRED if k != "levels"},
         denominator=entry.get("denominator"),
         levels=tuple(entry["levels"]),
         series_breaks=tuple(entry.get("series_breaks") or ()),
+        published_unit=entry.get("published_unit"),
     )
 
 
@@ -107,7 +146,8 @@ def catalogue_table(indicators: list[Indicator]) -> pl.DataFrame:
                 "kind": i.kind,
                 "direction": i.direction,
                 "source_table": i.source_table,
-                "numerator": _describe(i.numerator),
+                "numerator": _describe(i.numerator)
+                + (f" (published value, in {i.published_unit}; never summed or averaged)" if i.kind == "published_rate" else ""),
                 "denominator": _describe(i.denominator) if i.denominator else None,
                 "levels": list(i.levels),
             }
@@ -118,19 +158,21 @@ def catalogue_table(indicators: list[Indicator]) -> pl.DataFrame:
 
 def terms_table(indicators: list[Indicator]) -> pl.DataFrame:
     """What the SQL sums: one row per (indicator, role, measure, category), or per age range
-    (age_from, age_to; age_to null = and older) with no category."""
+    (age_from, age_to; age_to null = and older) with no category. A published rate has one
+    numerator row: measure = its raw table, category = its content code, and `scale` = what the
+    published value is multiplied by (0.01 for a percentage stored as a share; null for other kinds)."""
     rows = []
     for i in indicators:
         for role, term in (("numerator", i.numerator), ("denominator", i.denominator)):
             if not term:
                 continue
-            base = {"indicator": i.id, "role": role, "measure": term["measure"]}
+            base = {"indicator": i.id, "role": role, "measure": term["measure"], "scale": i.scale}
             if "ages" in term:
                 rows.append({**base, "category": None, "age_from": term["ages"][0], "age_to": term["ages"][1]})
             else:
                 rows += [{**base, "category": str(c), "age_from": None, "age_to": None} for c in term["categories"]]
-    schema = {"indicator": pl.String, "role": pl.String, "measure": pl.String, "category": pl.String,
-              "age_from": pl.Int32, "age_to": pl.Int32}
+    schema = {"indicator": pl.String, "role": pl.String, "measure": pl.String, "scale": pl.Float64,
+              "category": pl.String, "age_from": pl.Int32, "age_to": pl.Int32}
     return pl.DataFrame(rows, schema=schema)
 
 

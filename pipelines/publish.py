@@ -38,7 +38,8 @@ SELECT area_code, area_name, area_level, regso_code, municipality_code, municipa
        value, municipality_value, county_value, national_value,
        diff_municipality, ratio_municipality, diff_national, ratio_national,
        rank_in_municipality, areas_in_municipality, rank_in_nation, areas_in_nation,
-       missing_reason, suppressed, reliability, boundary_version, source_table, source_reference_year, source_updated, run_id
+       missing_reason, suppressed, reliability, value_area_level, value_area_code,
+       boundary_version, source_table, source_reference_year, source_updated, run_id
 FROM profile_rows
 """
 

@@ -24,14 +24,59 @@ RAW_TABLES = {
     "education": "People aged 25-64 by DeSO and highest education level (SCB UtbSUNBefDesoRegso).",
     "income": "Median income and number of people aged 20+ by DeSO (SCB HE0110), with SCB's footer dropped.",
     "deso_regso_key": "SCB's key from DeSO 2018 to RegSO 2020 and municipality.",
+    "regso_labour_market": "Labour-market shares in percent per RegSO by sex and background: employed, registered "
+    "and openly unemployed, ... (SCB IntGr1RegSOBASN; live source only).",
+    "regso_ill_health": "Ohälsotal in days (and the share contributing to it) per RegSO by sex and background "
+    "(SCB IntGr10RegSOKon; live source only).",
+    "regso_transfers": "Transfers as percent of net income per RegSO by sex and background, e.g. income support "
+    "(SCB IntGr4RegSOKon; live source only).",
+    "kolada_kpis": "Kolada's municipal key figures (ohälsotal, sjukpenningtal, share receiving income support) for "
+    "municipalities, regions (00<county>) and Sweden (0000) (live source only).",
 }
+
+# Raw tables that only a live fetch lands (`grannskap fetch`, pipelines/sources/live_tables.yaml): the
+# embedded snapshot has none of them. Their dimension columns as the live fetch lands them (then
+# boundary_version, value, status), so that a build without them - `make run` on the embedded data, or a
+# raw layer where they were never fetched - loads an empty table of the same shape and every model
+# downstream runs unchanged, with zero rows from these sources.
+LIVE_ONLY_TABLES = {
+    "regso_labour_market": ("Region", "Kon", "BakgrVar", "ContentsCode", "Tid"),
+    "regso_ill_health": ("Region", "Bakgrund", "Kon", "ContentsCode", "Tid"),
+    "regso_transfers": ("Region", "Kon", "Bakgrund", "ContentsCode", "Tid"),
+    "kolada_kpis": ("kpi", "Region", "Tid", "gender"),
+}
+NOT_LANDED = "not landed"
+
+
+def labels_table(name: str) -> str:
+    """The build table holding a raw table's code labels: raw_<name>_labels (dimension, code, label)."""
+    return f"raw_{name}_labels"
+
+
+def _labels_frame(manifest: dict | None) -> pl.DataFrame:
+    """The manifest's `dimension_labels` as rows. The cells carry codes only; a label (a RegSO's name, a
+    content's wording) lives in the manifest, and SQL needs it as a table (e.g. to map SCB's RegSO codes
+    onto the key's RegSO names)."""
+    labels = ((manifest or {}).get("provenance") or {}).get("dimension_labels") or {}
+    rows = [{"dimension": dim, "code": str(code), "label": str(label)}
+            for dim, codes in labels.items() for code, label in codes.items()]
+    return pl.DataFrame(rows, schema={"dimension": pl.String, "code": pl.String, "label": pl.String})
 
 
 def _raw_asset(name: str, description: str) -> dg.AssetsDefinition:
+    live_only = name in LIVE_ONLY_TABLES
+    extra = (
+        " Only a live fetch lands it: when the raw layer has no such table (always so for `make run` on the "
+        "embedded snapshot, which never overwrites a fetched one), an empty table of the live shape is loaded "
+        "instead, so the build runs with zero rows from this source."
+        if live_only else ""
+    )
+
     @dg.asset(
         name=f"raw_{name}",
         group_name="raw",
-        description=description + " As delivered: one row per cell, SCB's dimension codes, value and status.",
+        description=description + " As delivered: one row per cell, SCB's dimension codes, value and status; "
+        f"the code labels of its manifest in {labels_table(name)} (dimension, code, label)." + extra,
         kinds={"duckdb", "parquet"},
         deps=["fetched_sources"],  # a live fetch lands the same raw tables (refresh_from_scb)
     )
@@ -40,7 +85,11 @@ def _raw_asset(name: str, description: str) -> dg.AssetsDefinition:
         landing_notes: list[str] = []
         # A run may say where its raw tables come from (the refresh job takes the fetched raw layer).
         source = context.run.tags.get(SOURCE_TAG, grannskap.source)
-        if source == "embedded":
+        if source not in ("embedded", "raw"):
+            raise dg.Failure(f"unknown source {source!r}: use 'embedded' or 'raw'")
+        if live_only and not (paths.raw_dir / name / "manifest.json").exists():
+            return _load_absent_live_table(context, grannskap, name)
+        if source == "embedded" and not live_only:
             snapshot_dir = paths.embedded_dir / grannskap.snapshot
             if name not in embedded_table_names(snapshot_dir):
                 raise dg.Failure(f"raw table {name}: snapshot {grannskap.snapshot} has no such table")
@@ -48,14 +97,14 @@ def _raw_asset(name: str, description: str) -> dg.AssetsDefinition:
             raw_layer.write_raw_table(paths.raw_dir, table)
             landing_notes = table.provenance.notes
             context.log.info(f"raw table {name}: " + "; ".join(landing_notes))
-        elif source != "raw":
-            raise dg.Failure(f"unknown source {source!r}: use 'embedded' or 'raw'")
         manifest = raw_layer.read_manifest(paths.raw_dir, name)
+        labels = _labels_frame(manifest)
         with grannskap.build_db() as con:
             con.execute(
                 f"CREATE OR REPLACE TABLE {ident('raw_' + name)} AS SELECT * FROM read_parquet($path)",
                 {"path": str(raw_layer.cells_path(paths.raw_dir, name))},
             )
+            con.execute(f"CREATE OR REPLACE TABLE {ident(labels_table(name))} AS SELECT * FROM labels")
             meta = table_metadata(con, f"raw_{name}")
         prov = manifest["provenance"]
         return dg.MaterializeResult(
@@ -69,10 +118,26 @@ def _raw_asset(name: str, description: str) -> dg.AssetsDefinition:
                 "raw_snapshot": dg.MetadataValue.path(str(paths.raw_dir / name)),
                 "cells_sha256": manifest["cells_sha256"],
                 "landing": "; ".join(landing_notes) or "taken from the raw layer as it was",
+                "labels": labels.height,
             }
         )
 
     return _asset
+
+
+def _load_absent_live_table(context: dg.AssetExecutionContext, grannskap: Grannskap, name: str) -> dg.MaterializeResult:
+    """A live-only table the raw layer lacks: an empty table of its live shape (and no labels). Nothing is
+    written to the raw layer, so a later fetch is never mistaken for, or shadowed by, a stand-in."""
+    columns = [*LIVE_ONLY_TABLES[name], "boundary_version"]
+    schema = {**{c: pl.String for c in columns}, raw_layer.VALUE: pl.Float64, raw_layer.STATUS: pl.String}
+    cells, labels = pl.DataFrame(schema=schema), _labels_frame(None)
+    note = f"not in the raw layer ({grannskap.paths.raw_dir / name}): loaded empty; `grannskap fetch --tables {name}` lands it"
+    context.log.info(f"raw table {name}: {note}")
+    with grannskap.build_db() as con:
+        con.execute(f"CREATE OR REPLACE TABLE {ident('raw_' + name)} AS SELECT * FROM cells")
+        con.execute(f"CREATE OR REPLACE TABLE {ident(labels_table(name))} AS SELECT * FROM labels")
+        meta = table_metadata(con, f"raw_{name}")
+    return dg.MaterializeResult(metadata={**meta, "source": NOT_LANDED, "landing": note, "labels": 0})
 
 
 raw_assets = [_raw_asset(name, desc) for name, desc in RAW_TABLES.items()]
@@ -88,6 +153,13 @@ raw_assets = [_raw_asset(name, desc) for name, desc in RAW_TABLES.items()]
 def meta_sources(context: dg.AssetExecutionContext, grannskap: Grannskap) -> dg.MaterializeResult:
     rows = []
     for name in RAW_TABLES:
+        if name in LIVE_ONLY_TABLES and not (grannskap.paths.raw_dir / name / "manifest.json").exists():
+            # loaded empty by its raw asset: say so rather than leave the source out
+            rows.append({"raw_table": name, "source": NOT_LANDED, "source_table": "", "title": RAW_TABLES[name],
+                         "reference_year": "", "boundary_version": "", "updated": "", "fetched_at": "", "query": "",
+                         "rows": 0, "cells_sha256": "", "notes": "live source not fetched: no rows in this build",
+                         "run_id": context.run_id})
+            continue
         m = raw_layer.read_manifest(grannskap.paths.raw_dir, name)
         p = m["provenance"]
         rows.append(

@@ -31,8 +31,9 @@ SELECT b.area_level || ' ' || b.year || ' ' || b.indicator AS check_key, b.*, k.
        -- medians are not sums, so only counts and shares are compared with their DeSO
        CASE WHEN k.kind <> 'median' THEN d.deso_numerator END   AS deso_numerator,
        CASE WHEN k.kind <> 'median' THEN d.deso_denominator END AS deso_denominator,
-       CASE WHEN k.kind = 'share' THEN b.min_value END AS min_share,
-       CASE WHEN k.kind = 'share' THEN b.max_value END AS max_share,
+       -- computed shares, and published rates stored as shares (a percentage divided by 100)
+       CASE WHEN k.unit = 'share' AND k.kind IN ('share', 'published_rate') THEN b.min_value END AS min_share,
+       CASE WHEN k.unit = 'share' AND k.kind IN ('share', 'published_rate') THEN b.max_value END AS max_share,
        c.control_total, c.country_value
 FROM by_level AS b
 JOIN indicator_catalogue AS k USING (indicator)
