@@ -75,3 +75,24 @@ def test_every_suite_file_loads_whole():
     broken = {"name": "x", "expectations": [{"type": "expect_column_values_to_be_sparkly", "kwargs": {"column": "a"}}]}
     with pytest.raises(SuiteError, match="expect_column_values_to_be_sparkly"):
         build_suite(broken)
+
+
+def test_profiles_suite_names_the_area_with_a_duplicate_or_an_impossible_share():
+    import duckdb
+
+    from pipelines.checks.suites import validate_table
+
+    con = duckdb.connect()
+    con.execute("""
+        CREATE TABLE profiles AS SELECT * FROM (VALUES
+          ('regso', '0581:A', 2022, 'share_age_0_4', 'share', 0.05, 0.055, 1, 40, 3, 3363, NULL, 'T', NULL, NULL),
+          ('regso', '0581:A', 2022, 'share_age_0_4', 'share', 0.05, 0.055, 1, 40, 3, 3363, NULL, 'T', NULL, NULL),
+          ('regso', '0581:B', 2022, 'share_age_0_4', 'share', 1.20, 0.055, 2, 40, 4, 3363, NULL, 'T', NULL, NULL)
+        ) AS t(area_level, area_code, year, indicator, unit, value, national_value, rank_in_municipality,
+               areas_in_municipality, rank_in_nation, areas_in_nation, missing_reason, source_table,
+               value_area_level, value_area_code)""")
+    result = validate_table(con, "profiles")
+    messages = result.summary()
+    assert not result.success
+    assert "no duplicate area, year and indicator" in messages and "regso 0581:A 2022" in messages
+    assert "shares are within 0-1" in messages and "regso 0581:B 2022" in messages
