@@ -85,9 +85,9 @@ def test_profiles_suite_names_the_area_with_a_duplicate_or_an_impossible_share()
     con = duckdb.connect()
     con.execute("""
         CREATE TABLE profiles AS SELECT * FROM (VALUES
-          ('regso', '0581:A', 2022, 'share_age_0_4', 'share', 0.05, 0.055, 1, 40, 3, 3363, NULL, 'T', NULL, NULL),
-          ('regso', '0581:A', 2022, 'share_age_0_4', 'share', 0.05, 0.055, 1, 40, 3, 3363, NULL, 'T', NULL, NULL),
-          ('regso', '0581:B', 2022, 'share_age_0_4', 'share', 1.20, 0.055, 2, 40, 4, 3363, NULL, 'T', NULL, NULL)
+          ('regso', '0581:A', 2022, 'share_age_0_4', 'share', 0.05, 0.055, 1, 40, 3, 3363, NULL::VARCHAR, 'T', NULL::VARCHAR, NULL::VARCHAR),
+          ('regso', '0581:A', 2022, 'share_age_0_4', 'share', 0.05, 0.055, 1, 40, 3, 3363, NULL::VARCHAR, 'T', NULL::VARCHAR, NULL::VARCHAR),
+          ('regso', '0581:B', 2022, 'share_age_0_4', 'share', 1.20, 0.055, 2, 40, 4, 3363, NULL::VARCHAR, 'T', NULL::VARCHAR, NULL::VARCHAR)
         ) AS t(area_level, area_code, year, indicator, unit, value, national_value, rank_in_municipality,
                areas_in_municipality, rank_in_nation, areas_in_nation, missing_reason, source_table,
                value_area_level, value_area_code)""")
