@@ -27,6 +27,7 @@ test: install
 
 bench: install
 	$(PY) -m pipelines.bench
+	$(PY) -m pipelines.bench_ingest
 
 dev: install
 	$(VENV)/bin/dagster dev -w workspace.yaml
