@@ -10,7 +10,7 @@ import pytest
 
 from conftest import Workspace
 from pipelines.bench_data import generate
-from pipelines.checks.suites import check_sql_path
+from pipelines.checks.suites import check_frame
 from pipelines.raw import read_manifest
 
 COUNTY = "05"
@@ -103,7 +103,7 @@ def test_small_national_input_passes_every_suite(small: Workspace):
             "SELECT DISTINCT age_group, age_from, age_to FROM stg_population_age WHERE age_group IN ('7', '100+', '80-') ORDER BY 1"
         ).fetchall() == [("100+", 100, None), ("7", 7, 7), ("80-", 80, None)]
         # the suites really compared the generated year: education against the men + women aged 25-64
-        frame = con.execute(check_sql_path("stg_education").read_text(encoding="utf-8")).df()
+        frame = check_frame(con, "stg_education")
         unchecked = frame[frame["population_25_64"].isna()]
         assert unchecked.empty, (
             f"sql/checks/stg_education.sql compares nothing for {len(unchecked)} DeSO-year(s) (e.g. "

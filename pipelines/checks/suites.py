@@ -70,6 +70,9 @@ def load_suite_dict(table: str) -> dict:
     return json.loads(suite_path(table).read_text(encoding="utf-8"))
 
 
+MACROS = SQL_DIR / "checks" / "_macros.sql"
+
+
 def check_sql_path(table: str) -> Path:
     return SQL_DIR / "checks" / f"{table}.sql"
 
@@ -88,6 +91,7 @@ def check_frame(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
     """The frame a suite validates: sql/checks/<table>.sql if present, else the table itself."""
     sql_file = check_sql_path(table)
     if sql_file.exists():
+        con.execute(MACROS.read_text(encoding="utf-8"))  # temporary: shared rules such as deso_coverage
         return con.execute(sql_file.read_text(encoding="utf-8")).df()
     return con.table(table).df()  # the name is one of our asset names, resolved as a relation
 

@@ -1,19 +1,12 @@
--- Check frame for stg_population_age: every DeSO of the key and of the table, side by side,
--- so that a DeSO missing on either side is a failing row naming that DeSO.
+-- description: Check frame for stg_population_age: key coverage (deso_coverage), and per DeSO
+--   and year the population and the population 25-64 (both sexes), and the smallest count.
 WITH stat AS (
     SELECT area_code, year,
-           sum(persons) FILTER (WHERE is_total AND in_both_sexes)                               AS population,
-           sum(persons) FILTER (WHERE age_from >= 25 AND age_to <= 64 AND in_both_sexes)        AS population_25_64,
-           min(persons)                                                         AS min_persons
+           sum(persons) FILTER (WHERE is_total AND in_both_sexes)                         AS population,
+           sum(persons) FILTER (WHERE age_from >= 25 AND age_to <= 64 AND in_both_sexes)  AS population_25_64,
+           min(persons)                                                                   AS min_persons
     FROM stg_population_age GROUP BY ALL
-),
-years AS (SELECT DISTINCT year FROM stat)
-SELECT coalesce(s.area_code, k.deso_code)  AS area_code,
-       coalesce(s.year, y.year)            AS year,
-       k.deso_code IS NOT NULL             AS in_key,
-       s.area_code IS NOT NULL             AS in_table,
-       s.population, s.population_25_64, s.min_persons
-FROM stat AS s
-FULL OUTER JOIN (SELECT deso_code, year FROM stg_areas CROSS JOIN years) AS k
-     ON k.deso_code = s.area_code AND k.year = s.year
-LEFT JOIN years AS y ON k.year = y.year
+)
+SELECT c.*, s.population, s.population_25_64, s.min_persons
+FROM deso_coverage('stg_population_age') AS c
+LEFT JOIN stat AS s USING (area_code, year)

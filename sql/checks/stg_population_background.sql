@@ -1,16 +1,11 @@
--- Check frame for stg_population_background: key coverage and the total against the age table.
+-- description: Check frame for stg_population_background: key coverage (deso_coverage), and per
+--   DeSO and year the population (both sexes) and the smallest count.
 WITH stat AS (
     SELECT area_code, year,
            sum(persons) FILTER (WHERE is_total AND in_both_sexes) AS population,
-           min(persons)                                         AS min_persons
+           min(persons)                                           AS min_persons
     FROM stg_population_background GROUP BY ALL
-),
-years AS (SELECT DISTINCT year FROM stat)
-SELECT coalesce(s.area_code, k.deso_code)  AS area_code,
-       coalesce(s.year, k.year)            AS year,
-       k.deso_code IS NOT NULL             AS in_key,
-       s.area_code IS NOT NULL             AS in_table,
-       s.population, s.min_persons
-FROM stat AS s
-FULL OUTER JOIN (SELECT deso_code, year FROM stg_areas CROSS JOIN years) AS k
-     ON k.deso_code = s.area_code AND k.year = s.year
+)
+SELECT c.*, s.population, s.min_persons
+FROM deso_coverage('stg_population_background') AS c
+LEFT JOIN stat AS s USING (area_code, year)
