@@ -96,3 +96,21 @@ def test_profiles_suite_names_the_area_with_a_duplicate_or_an_impossible_share()
     assert not result.success
     assert "no duplicate area, year and indicator" in messages and "regso 0581:A 2022" in messages
     assert "shares are within 0-1" in messages and "regso 0581:B 2022" in messages
+
+
+def test_raw_regso_suite_finds_a_duplicate_cell_whatever_the_dimensions_are_called():
+    import duckdb
+
+    from pipelines.checks.suites import validate_table
+
+    con = duckdb.connect()
+    con.execute("""
+        CREATE TABLE raw_regso_transfers AS SELECT * FROM (VALUES
+          ('0581R037', 'RegSO2020', '2022', '1+2', 'TOT', '000004WZ', 4.1, ''),
+          ('0581R037', 'RegSO2020', '2022', '1+2', 'TOT', '000004WZ', 4.1, ''),
+          ('0581R001', 'RegSO2020', '2022', '1+2', 'TOT', '000004WZ', 1.0, '')
+        ) AS t(Region, boundary_version, Tid, Kon, Bakgrund, ContentsCode, value, status)""")
+    result = validate_table(con, "raw_regso_transfers")
+    assert not result.success
+    assert "no duplicate cells" in result.summary() and "0581R037" in result.summary()
+    assert "0581R001" not in result.summary()

@@ -14,3 +14,17 @@ SELECT coalesce(p.area_code, e.deso_code) AS area_code,
        p.area_code IS NOT NULL            AS in_table
 FROM present AS p
 FULL OUTER JOIN expected AS e ON e.deso_code = p.area_code AND e.year = p.year;
+
+-- raw_cell_summary(raw): a raw table's cells summarised per area code, boundary version and year:
+--   how many cells and how many distinct ones (over every dimension column, whatever the table
+--   calls them: duplicates make the two differ), the smallest value, whether every missing value
+--   carries a marker, and whether every status is one SCB uses.
+CREATE OR REPLACE TEMP MACRO raw_cell_summary(raw) AS TABLE
+SELECT Region, boundary_version, Tid,
+       count(*)                                                      AS cells,
+       count(DISTINCT hash(*COLUMNS(* EXCLUDE (value, status))))     AS distinct_cells,
+       min(value)                                                    AS min_value,
+       bool_and(value IS NOT NULL OR status <> '')                   AS missing_values_have_status,
+       bool_and(status IN ('', '..', '...', '.', '-', 'missing'))    AS statuses_known
+FROM query_table(raw)
+GROUP BY Region, boundary_version, Tid;

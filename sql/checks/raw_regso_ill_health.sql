@@ -1,12 +1,5 @@
--- Check frame for raw_regso_ill_health: one row per area code, boundary version and year, as delivered by
--- a live fetch (empty when the source was not fetched). Published percentages or days: never
--- negative; a missing value carries SCB's marker; one cell per sex, background and content.
-SELECT
-    Region, boundary_version, Tid,
-    count(*)                                                            AS cells,
-    count(DISTINCT (Kon, Bakgrund, ContentsCode))                      AS distinct_cells,
-    min(value)                                                          AS min_value,
-    bool_and(value IS NOT NULL OR status <> '')                         AS missing_values_have_status,
-    bool_and(status IN ('', '..', '...', '.', '-', 'missing'))          AS statuses_known
-FROM raw_regso_ill_health
-GROUP BY ALL
+-- description: Check frame for raw_regso_ill_health: its cells per RegSO code, boundary version and year
+--   (raw_cell_summary in _macros.sql), as delivered by a live fetch (empty when the source was not
+--   fetched). Published percentages or days: never negative; a missing value carries SCB's
+--   marker; one cell per combination of the table's dimensions.
+SELECT * FROM raw_cell_summary('raw_regso_ill_health')
