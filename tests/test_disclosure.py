@@ -8,7 +8,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import polars as pl
-import pytest
 
 from pipelines.disclosure import protect
 

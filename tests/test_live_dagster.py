@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import dagster as dg
-import pytest
 from test_live_fetch import NORRKOPING_DESO, scb  # noqa: F401 (scb: the shared fake-SCB fixture)
 
 from pipelines.assets.live import (

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-import pytest
 
 from pipelines.assets.needs_index import index_spec
 from pipelines.index_builder import build_index

@@ -8,7 +8,7 @@ import polars as pl
 import yaml
 
 from pipelines.assets.metadata import table_metadata
-from pipelines.index_builder import build_index, load_spec
+from pipelines.index_builder import build_index
 from pipelines.resources import Grannskap
 
 SPEC_FILE = Path(__file__).resolve().parent.parent / "needs_index.yaml"

@@ -13,7 +13,6 @@ from pipelines.catalogue import breaks_table, catalogue_table, levels_table, loa
 from pipelines.identifiers import ident
 from pipelines.resources import Grannskap
 from pipelines.sources.embedded import embedded_table_names, land_embedded_table
-from pipelines.settings import REPO_ROOT
 
 SOURCE_TAG = "grannskap/source"
 
@@ -263,4 +262,4 @@ def indicator_catalogue(grannskap: Grannskap):
             yield dg.MaterializeResult(asset_key=table, metadata=table_metadata(con, table))
 
 
-__all__ = ["raw_assets", "meta_sources", "reference_assets", "indicator_catalogue", "REPO_ROOT"]
+__all__ = ["raw_assets", "meta_sources", "reference_assets", "indicator_catalogue"]

@@ -140,7 +140,6 @@ def _examples(result: dict, area_column: str | None) -> list:
 
 
 def validate_frame(table: str, frame: pd.DataFrame, suite_dict: dict | None = None) -> SuiteResult:
-    import great_expectations as gx
 
     suite_dict = suite_dict or load_suite_dict(table)
     ctx, datasource = _context()
