@@ -100,7 +100,10 @@ def protect(
     child_cells = links.join(
         counted.rename({"area_level": "child_level", "area_code": "child_code"}), on=["child_level", "child_code"]
     )
-    group = ["parent_level", "parent_code", "year", "indicator"]
+    # a parent is the sum of its children along each kind of link separately (a municipality is the sum
+    # of its RegSO, and again of its named districts), so each kind is its own group
+    parent_keys = ["parent_level", "parent_code", "year", "indicator"]
+    group = [*parent_keys, "child_level"]
     child_keys = ["child_level", "child_code", "year", "indicator"]
     as_child = {"child_level": "area_level", "child_code": "area_code"}
     as_parent = {"parent_level": "area_level", "parent_code": "area_code"}
@@ -109,7 +112,7 @@ def protect(
         mark = hidden.with_columns(pl.lit(True).alias("_h"))
         state = (
             child_cells.join(mark.rename({"area_level": "child_level", "area_code": "child_code"}), on=child_keys, how="left")
-            .join(mark.rename({"area_level": "parent_level", "area_code": "parent_code", "_h": "_ph"}), on=group, how="left")
+            .join(mark.rename({"area_level": "parent_level", "area_code": "parent_code", "_h": "_ph"}), on=parent_keys, how="left")
             .with_columns(
                 pl.col("_h").fill_null(False).alias("hidden"),
                 pl.col("_ph").fill_null(False).alias("parent_hidden"),
@@ -130,7 +133,7 @@ def protect(
             .select(child_keys)
             .rename(as_child)
         )
-        rule_a_parent = lone.filter(pl.col("children") == 1).select(group).unique().rename(as_parent)
+        rule_a_parent = lone.filter(pl.col("children") == 1).select(group).unique().drop("child_level").rename(as_parent)
         # b. a hidden parent whose children are all published: hide its smallest child
         rule_b = (
             state.filter(pl.col("parent_hidden") & (pl.col("hidden_in_group") == 0))

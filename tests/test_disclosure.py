@@ -49,6 +49,23 @@ def test_small_count_and_its_sibling_are_hidden():
     assert row["denominator"] == 900  # the population a share is of stays public
 
 
+def test_each_kind_of_link_is_protected_on_its_own():
+    """M is the sum of its RegSO (R1, R2) and, again, of its named districts (X1, X2), which cut
+    across the RegSO. R2 is hidden; so are D3, D4 and, by secondary suppression, D1 and D2, so
+    X1 and X2 each hide a DeSO. Were M's RegSO and districts one group of children, R2 would not
+    be "alone" and M - R1 would give it away; as two groups, R1 is hidden too."""
+    tree = [("D1", "R1"), ("D2", "R1"), ("D3", "R2"), ("D4", "R2"), ("D1", "X1"), ("D3", "X1"), ("D2", "X2"),
+            ("D4", "X2"), ("R1", "M"), ("R2", "M"), ("X1", "M"), ("X2", "M")]
+    level = {"D1": "deso", "D2": "deso", "D3": "deso", "D4": "deso", "R1": "regso", "R2": "regso",
+             "X1": "district", "X2": "district", "M": "municipality"}
+    links = pl.DataFrame([(level[c], c, level[p], p) for c, p in tree], orient="row",
+                         schema={c: pl.String for c in ("child_level", "child_code", "parent_level", "parent_code")})
+    counts = {"D1": (10, None), "D2": (20, None), "D3": (2, None), "D4": (2, None), "R1": (30, None), "R2": (4, None),
+              "X1": (12, None), "X2": (22, None), "M": (34, None)}
+    hidden = _hidden(protect(_values(counts, level, indicator="count_x", kind="count"), links, TERMS, T, 100))
+    assert hidden["R2"] == "primary" and hidden["R1"] == "secondary"
+
+
 def test_complement_is_protected_like_the_count():
     counts = {"D1": (898, 900), "D2": (40, 800), "D3": (60, 1000), "D4": (50, 700), "R1": (998, 2700), "R2": (50, 700), "M": (1048, 3400)}
     out = protect(_values(counts, LEVEL), _areas(TREE, LEVEL), TERMS, T, 100)
@@ -117,7 +134,8 @@ def test_no_hidden_cell_can_be_rederived_from_published_sums(published: Path):
         index = {(lvl, code): i for i, (lvl, code) in enumerate(hidden.select("area_level", "area_code").iter_rows())}
         equations = []
         present = set(cells.select("area_level", "area_code").iter_rows())
-        for (plevel, pcode), group in links.group_by(["parent_level", "parent_code"]):
+        # one equation per parent and kind of link: a municipality is the sum of its RegSO, and again of its districts
+        for (plevel, pcode, _), group in links.group_by(["parent_level", "parent_code", "child_level"]):
             parent = (plevel, pcode)
             kids = [k for k in group.select("child_level", "child_code").iter_rows() if k in present]
             if parent not in present or not any(m in index for m in [parent, *kids]):
