@@ -26,6 +26,12 @@ PUBLISHED_MEASURES = ("regso_labour_market", "regso_ill_health", "regso_transfer
 # How the source publishes a published rate's value, and what turns it into the catalogue's unit:
 # a percentage becomes a share (fraction 0-1) by dividing by 100; anything else is taken as it is.
 PUBLISHED_SCALES = {"percent": 0.01}
+# A municipality's own measures (data/local/, staged in stg_local_measures): the categories are the measure
+# codes its files use. Counted, not published already computed, and reported per area, never summed up
+# the hierarchy: so only counts and shares, at the levels a file can name.
+LOCAL_MEASURE = "local"
+LOCAL_KINDS = ("count", "share")
+LOCAL_LEVELS = ("deso", "regso", "district", "municipality")
 REQUIRED = ("id", "title_sv", "title_en", "definition", "unit", "kind", "direction", "source_table", "numerator", "levels")
 
 
@@ -79,6 +85,9 @@ def _check(entry: dict) -> Indicator:
     if entry["kind"] == "published_rate":
         _check_published(ident, entry)
         return _indicator(entry)
+    if LOCAL_MEASURE in (entry["numerator"].get("measure"), (entry.get("denominator") or {}).get("measure")):
+        _check_local(ident, entry)
+        return _indicator(entry)
     for role in ("numerator", "denominator"):
         term = entry.get(role)
         if term is None:
@@ -104,6 +113,19 @@ def _check_published(ident: str, entry: dict) -> None:
         raise CatalogueError(f"indicator {ident}: a published rate cannot be aggregated to a named district")
     if entry["unit"] == "share" and entry["published_unit"] not in ("percent", "share"):
         raise CatalogueError(f"indicator {ident}: a share must be published as a percent or a share (fraction 0-1)")
+
+
+def _check_local(ident: str, entry: dict) -> None:
+    """An indicator of local data: numerator and denominator both local measure codes (a local count over an
+    SCB population would mix two sources' areas and years), a count or share, at levels a file can name."""
+    terms = [entry["numerator"], *([entry["denominator"]] if "denominator" in entry else [])]
+    if any(t.get("measure") != LOCAL_MEASURE or "ages" in t or not t.get("categories") for t in terms):
+        raise CatalogueError(f"indicator {ident}: a local indicator's numerator and denominator are both "
+                             f"{{measure: {LOCAL_MEASURE}, categories: [<measure code>]}}")
+    if entry["kind"] not in LOCAL_KINDS:
+        raise CatalogueError(f"indicator {ident}: a local indicator is a count or a share, not {entry['kind']!r}")
+    if not set(entry["levels"]) <= set(LOCAL_LEVELS):
+        raise CatalogueError(f"indicator {ident}: local data is reported for {LOCAL_LEVELS} only")
 
 
 def _indicator(entry: dict) -> Indicator:

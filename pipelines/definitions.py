@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.assets.live import REFRESH_JOB, live_assets, live_sensors
+from pipelines.assets.local import raw_local_measures
 from pipelines.assets.models import model_assets
 from pipelines.assets.municipalities import municipality_extract, municipality_fanout
 from pipelines.assets.needs_index import needs_index
@@ -15,7 +16,7 @@ from pipelines.assets.raw import SOURCE_TAG, indicator_catalogue, meta_sources, 
 from pipelines.checks.asset_checks import suite_checks
 from pipelines.resources import Grannskap
 
-ALL_ASSETS = [*raw_assets, meta_sources, *reference_assets, indicator_catalogue, *model_assets, ind_values_protected, needs_index, published_database, district_reports]
+ALL_ASSETS = [*raw_assets, raw_local_measures, meta_sources, *reference_assets, indicator_catalogue, *model_assets, ind_values_protected, needs_index, published_database, district_reports]
 PARTITIONED_ASSETS = [municipality_extract, municipality_reports]
 
 

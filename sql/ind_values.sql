@@ -1,5 +1,5 @@
 -- layer: indicators
--- depends_on: ind_deso_counts, ind_area_membership, indicator_terms, indicator_levels, indicator_catalogue, stg_regso_rates, stg_municipality_rates
+-- depends_on: ind_deso_counts, ind_area_membership, indicator_terms, indicator_levels, indicator_catalogue, stg_regso_rates, stg_municipality_rates, stg_local_measures
 -- description: Every indicator for every area, level and year. Numerators and denominators
 --   are summed from DeSO up to each level, and the share is computed afterwards: shares are
 --   never averaged. An area with any member DeSO lacking a value gets no value (and a reason)
@@ -8,6 +8,10 @@
 --   taken as published at the levels the catalogue lists, scaled to the catalogue's unit (a
 --   percentage becomes a share); their numerator and denominator are NULL. Rows of the staged
 --   rates that map to no area of the key (RegSO 2025 codes) are left out.
+--   A municipality's own measures (stg_local_measures, measure 'local' in the catalogue) become
+--   values at exactly the areas their files report, never summed to larger areas: a file reports
+--   a municipality total or there is none. A share lacking its numerator or denominator for an
+--   area and year gets no value and a reason.
 WITH deso_terms AS (
     -- numerator and denominator of each indicator per DeSO and year
     SELECT c.area_code AS deso_code, c.year, t.indicator,
@@ -57,6 +61,32 @@ computed AS (
     FROM by_level AS b
     JOIN indicator_catalogue AS k ON k.indicator = b.indicator
 ),
+local_terms AS (
+    SELECT s.area_level, s.area_code, s.year, t.indicator,
+           sum(s.value) FILTER (WHERE t.role = 'numerator')   AS numerator,
+           sum(s.value) FILTER (WHERE t.role = 'denominator') AS denominator,
+           min(s.boundary_version)                            AS boundary_version
+    FROM stg_local_measures AS s
+    JOIN indicator_terms AS t ON t.measure = s.source AND t.category = s.measure
+    JOIN indicator_levels AS l ON l.indicator = t.indicator AND l.area_level = s.area_level
+    WHERE s.area_code IS NOT NULL
+    GROUP BY ALL
+),
+local_values AS (
+    SELECT v.area_level, v.area_code, v.year, v.indicator,
+           CAST(v.numerator AS DOUBLE)                                   AS numerator,
+           CAST(v.denominator AS DOUBLE)                                 AS denominator,
+           CASE WHEN k.kind = 'share' THEN v.numerator / nullif(v.denominator, 0)
+                ELSE CAST(v.numerator AS DOUBLE) END                     AS value,
+           CASE WHEN v.numerator IS NULL THEN 'not in the municipality''s own data: the numerator'
+                WHEN k.kind = 'share' AND v.denominator IS NULL THEN 'not in the municipality''s own data: the denominator'
+                WHEN k.kind = 'share' AND v.denominator = 0 THEN 'no one in the denominator'
+                END                                                      AS missing_reason,
+           CAST(NULL AS BIGINT)                                          AS deso_count,
+           v.boundary_version
+    FROM local_terms AS v
+    JOIN indicator_catalogue AS k ON k.indicator = v.indicator AND k.kind IN ('count', 'share')
+),
 published AS (
     SELECT source, area_level, area_code, year, content_code, value, missing_reason, boundary_version
     FROM stg_regso_rates WHERE area_code IS NOT NULL
@@ -65,6 +95,8 @@ published AS (
     FROM stg_municipality_rates WHERE area_code IS NOT NULL
 )
 SELECT * FROM computed
+UNION ALL
+SELECT * FROM local_values
 UNION ALL
 SELECT p.area_level, p.area_code, p.year, t.indicator,
        CAST(NULL AS DOUBLE)                                          AS numerator,

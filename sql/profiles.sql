@@ -110,9 +110,14 @@ nation AS (
     FROM ind_values_protected WHERE area_level = 'country'
 ),
 source AS (
-    -- the raw table behind each indicator's numerator, for tracing a figure to its source
-    SELECT DISTINCT t.indicator, s.source_table, s.reference_year, s.updated AS source_updated, s.raw_table
-    FROM indicator_terms AS t JOIN meta_sources AS s ON s.raw_table = t.measure
+    -- the raw table behind each indicator's numerator, for tracing a figure to its source; a municipality's
+    -- own measures have one row in meta_sources for all their files, and are named as the catalogue names them
+    SELECT DISTINCT t.indicator,
+           CASE WHEN s.source = 'local' THEN k.source_table ELSE s.source_table END AS source_table,
+           s.reference_year, s.updated AS source_updated, s.raw_table
+    FROM indicator_terms AS t
+    JOIN meta_sources AS s ON s.raw_table = t.measure
+    JOIN indicator_catalogue AS k USING (indicator)
     WHERE t.role = 'numerator'
 )
 SELECT

@@ -48,6 +48,8 @@ def make_workspace(root: Path) -> Workspace:
     shutil.copytree(REPO_ROOT / "data" / "embedded", data / "embedded")
     shutil.copytree(REPO_ROOT / "data" / "reference", data / "reference")
     shutil.copytree(REPO_ROOT / "data" / "districts", data / "districts")
+    if (REPO_ROOT / "data" / "local").exists():  # the municipality's own measures (none ship: README only)
+        shutil.copytree(REPO_ROOT / "data" / "local", data / "local")
     return Workspace(data)
 
 

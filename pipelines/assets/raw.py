@@ -8,6 +8,7 @@ import dagster as dg
 import polars as pl
 
 from pipelines import raw as raw_layer
+from pipelines.assets.local import local_sources_row
 from pipelines.assets.metadata import table_metadata
 from pipelines.catalogue import breaks_table, catalogue_table, levels_table, load_catalogue, terms_table
 from pipelines.identifiers import ident
@@ -144,9 +145,10 @@ raw_assets = [_raw_asset(name, desc) for name, desc in RAW_TABLES.items()]
 
 @dg.asset(
     group_name="raw",
-    deps=[f"raw_{name}" for name in RAW_TABLES],
+    deps=[*(f"raw_{name}" for name in RAW_TABLES), "raw_local_measures"],
     description="Provenance of every raw table: source, SCB table, reference year, SCB's update stamp, "
-    "fetch time, checksum and the run that loaded it.",
+    "fetch time, checksum and the run that loaded it; and one row 'local' for the municipality's own "
+    "files in data/local/ (file names, sha256 and rows, or 'no local data').",
     kinds={"duckdb"},
 )
 def meta_sources(context: dg.AssetExecutionContext, grannskap: Grannskap) -> dg.MaterializeResult:
@@ -178,6 +180,7 @@ def meta_sources(context: dg.AssetExecutionContext, grannskap: Grannskap) -> dg.
                 "run_id": context.run_id,
             }
         )
+    rows.append(local_sources_row(grannskap.paths.data_dir, context.run_id))
     frame = pl.DataFrame(rows)
     with grannskap.build_db() as con:
         con.execute("CREATE OR REPLACE TABLE meta_sources AS SELECT * FROM frame")
