@@ -69,7 +69,7 @@ def _last_json(stdout: str) -> dict:
 
 
 def _copy_inputs(data: Path) -> None:
-    for sub in ("embedded", "reference", "districts"):
+    for sub in ("embedded", "reference", "districts", "investments"):
         shutil.copytree(REPO_ROOT / "data" / sub, data / sub)
 
 
@@ -301,6 +301,13 @@ def national(args: argparse.Namespace) -> None:
         print("    (ratios use time inside each process after imports: the job to the swap, pandas, DuckDB)")
         print(_row("N4. one district's profile query, national db (median of 200)", bench_query(published), "ms", 10))
         print(_row("    the same district, all 15 years (median of 200)", bench_query_all_years(published), "ms", None))
+        import duckdb
+
+        followup = sum(s["seconds"] for s in build["steps"] if s["step"].startswith(("followup_", "stg_investment")))
+        with duckdb.connect(str(published), read_only=True) as con:
+            estimated, outcomes = con.execute("SELECT count(did_after), count(*) FROM followup_estimates").fetchone()
+        print(_row("N5. follow-up of the example register (5 models and their suites)", followup, "s", None))
+        print(f"      {estimated} of {outcomes} outcome estimates computed on the generated years; the rest say why not")
     finally:
         if args.keep is None:
             shutil.rmtree(tmp, ignore_errors=True)

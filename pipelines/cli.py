@@ -65,7 +65,7 @@ def _summary(args: argparse.Namespace) -> int:
         year = con.execute("SELECT max(year) FROM profiles").fetchone()[0]
         print(f"\nAnalytikernas databas: {db}")
         print("  " + ", ".join(f"{n} {lvl}" for lvl, n in areas) + f"; senaste år {year}")
-        print("  Vyn `profiles` och tabellerna `areas`, `indicators`, `meta_sources`, `meta_runs`; öppna skrivskyddat,")
+        print("  Vyerna `profiles` och `followup`, tabellerna `areas`, `indicators`, `needs_index`, `meta_sources` m.fl.; öppna skrivskyddat,")
         print(f"  t.ex. .venv/bin/python -c \"import duckdb; print(duckdb.connect('{db}', read_only=True).sql('FROM profiles LIMIT 5'))\"")
         rows = con.execute(
             """
@@ -87,7 +87,32 @@ def _summary(args: argparse.Namespace) -> int:
         for area, value, muni, nation, rank, n in rows:
             shown = f"{value:6.1%}" if value is not None else "   –  "
             print(f"  {rank:>2}/{n}  {area:<32} {shown}   (kommunen {muni:.1%}, riket {nation:.1%})")
+        _followup_summary(con, args.municipality)
     return 0
+
+
+def _followup_summary(con, municipality: str) -> None:
+    """The municipality's investments and whether the data can estimate anything for them yet."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "followup_estimates" not in tables:
+        return
+    rows = con.execute(
+        """
+        SELECT i.name, i.start_date, i.end_date, count(e.did_after) AS estimates, count(*) AS outcomes,
+               mode(e.no_estimate_reason) AS usual_reason
+        FROM investments AS i JOIN followup_estimates AS e USING (investment_id)
+        WHERE i.municipality_code = $municipality
+        GROUP BY ALL ORDER BY i.start_date NULLS LAST, i.name
+        """,
+        {"municipality": municipality},
+    ).fetchall()
+    if not rows:
+        return
+    print("\nUppföljning av sociala investeringar (vyn `followup`, tabellen `followup_estimates`; registret i data/investments/):")
+    for name, start, end, estimates, outcomes, reason in rows:
+        period = f"{start} – {end}" if start and end else "period saknas"
+        status = f"skattning för {estimates} av {outcomes} utfall" + (f"; vanligaste skälet när den saknas: {reason}" if reason else "")
+        print(f"  {name} ({period}): {status}")
 
 
 def build_parser() -> argparse.ArgumentParser:

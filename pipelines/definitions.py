@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.assets.investments import ref_investments
 from pipelines.assets.live import REFRESH_JOB, live_assets, live_sensors
 from pipelines.assets.local import raw_local_measures
 from pipelines.assets.models import model_assets
@@ -16,7 +17,7 @@ from pipelines.assets.raw import SOURCE_TAG, indicator_catalogue, meta_sources, 
 from pipelines.checks.asset_checks import suite_checks
 from pipelines.resources import Grannskap
 
-ALL_ASSETS = [*raw_assets, raw_local_measures, meta_sources, *reference_assets, indicator_catalogue, *model_assets, ind_values_protected, needs_index, published_database, district_reports]
+ALL_ASSETS = [*raw_assets, raw_local_measures, meta_sources, *reference_assets, ref_investments, indicator_catalogue, *model_assets, ind_values_protected, needs_index, published_database, district_reports]
 PARTITIONED_ASSETS = [municipality_extract, municipality_reports]
 
 
@@ -46,7 +47,9 @@ build_job = dg.define_asset_job(
 # publish from the fetched raw layer. Requested by the sensor when SCB publishes, and weekly.
 refresh_job = dg.define_asset_job(
     REFRESH_JOB,
-    selection=dg.AssetSelection.assets("fetched_sources").downstream() - dg.AssetSelection.assets(*PARTITIONED_ASSETS),
+    # the whole build, not only what lies downstream of the fetch: the reference tables, the catalogue
+    # and the investment register are re-read too, so that a refresh never runs on stale ones
+    selection=dg.AssetSelection.assets("fetched_sources", *ALL_ASSETS),
     tags={**BUILD_TAGS, SOURCE_TAG: "raw"},
     description="Fetch the live sources into the raw layer, then validate, build and publish from it.",
 )

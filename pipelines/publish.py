@@ -29,10 +29,18 @@ PUBLISHED_TABLES = {
     "meta_sources": "meta_sources",
     "needs_index": "needs_index",
     "trends": "profile_trends",
+    "investments": "stg_investments",
+    "investment_areas": "stg_investment_areas",
+    "followup_comparisons": "followup_comparisons",
+    "followup_points": "followup_points",
+    "followup_estimates": "followup_estimates",
 }
+# Published tables whose every row carries the run that published it (figures an analyst quotes).
+RUN_STAMPED = ("profile_rows", "followup_points", "followup_estimates")
 
-PROFILES_VIEW = """
-CREATE OR REPLACE VIEW profiles AS
+# Views over the published tables; {p} is the catalogue prefix ('' for the file store).
+VIEWS = {
+    "profiles": """
 SELECT area_code, area_name, area_level, regso_code, municipality_code, municipality_name,
        county_code, county_name, year, indicator, title_sv, unit, direction,
        value, municipality_value, county_value, national_value,
@@ -40,8 +48,24 @@ SELECT area_code, area_name, area_level, regso_code, municipality_code, municipa
        rank_in_municipality, areas_in_municipality, rank_in_nation, areas_in_nation,
        missing_reason, suppressed, reliability, value_area_level, value_area_code,
        boundary_version, source_table, source_reference_year, source_updated, run_id
-FROM profile_rows
-"""
+FROM {p}profile_rows
+""",
+    # The follow-up of every investment, one row per area, outcome and year, readable on its own.
+    "followup": """
+SELECT i.name AS investment, p.investment_id, i.municipality_code, i.start_date, i.end_date, i.baseline_year,
+       p.area_level, p.area_code, p.area_name, p.indicator, k.title_sv, k.unit, k.direction,
+       p.year, p.period, p.value, p.comparison_value, p.municipality_value, p.national_value,
+       p.baseline_value, p.change_since_baseline, p.comparison_change,
+       p.comparison_change_min, p.comparison_change_max, p.did_estimate, p.no_estimate_reason,
+       p.value_note, p.reliability, p.comparisons_with_value, p.comparisons_with_change, p.comparisons,
+       e.caveats, k.source_table, p.run_id
+FROM {p}followup_points AS p
+JOIN {p}investments AS i USING (investment_id)
+LEFT JOIN {p}indicators AS k USING (indicator)
+LEFT JOIN {p}followup_estimates AS e
+       ON e.investment_id = p.investment_id AND e.area_code IS NOT DISTINCT FROM p.area_code AND e.indicator = p.indicator
+""",
+}
 
 
 class PublishError(RuntimeError):
@@ -118,12 +142,13 @@ def write_published_tables(out: duckdb.DuckDBPyConnection, build: duckdb.DuckDBP
     for name, source in PUBLISHED_TABLES.items():
         data = build.table(source).to_arrow_table()
         target = prefix + ident(name)
-        if name == "profile_rows":
+        if name in RUN_STAMPED:
             out.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT *, $run_id AS run_id FROM data", {"run_id": run["run_id"]})
         else:
             out.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM data")
         counts[name] = data.num_rows
-    out.execute(PROFILES_VIEW.replace("VIEW profiles AS", f"VIEW {prefix}profiles AS").replace("FROM profile_rows", f"FROM {prefix}profile_rows"))
+    for view, body in VIEWS.items():
+        out.execute(f"CREATE OR REPLACE VIEW {prefix}{ident(view)} AS " + body.format(p=prefix))
     out.execute(f"CREATE TABLE IF NOT EXISTS {prefix}meta_runs ({META_RUNS_COLUMNS})")
     if previous_runs is not None:
         out.execute(f"INSERT INTO {prefix}meta_runs SELECT * FROM previous_runs")
@@ -150,7 +175,8 @@ def publish(build: duckdb.DuckDBPyConnection, published: Path, run: dict) -> dic
                     got = check.execute(f"SELECT count(*) FROM {ident(name)}").fetchone()[0]
                     if got != rows:
                         raise PublishError(f"candidate database: {name} has {got} rows, expected {rows}")
-                check.execute("SELECT count(*) FROM profiles").fetchone()
+                for view in VIEWS:
+                    check.execute(f"SELECT count(*) FROM {ident(view)}").fetchone()
             with open(candidate, "rb") as fh:
                 os.fsync(fh.fileno())
             _fault_injection_pause()

@@ -10,6 +10,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SQL_DIR = REPO_ROOT / "sql"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 CATALOGUE_FILE = Path(__file__).resolve().parent / "indicators.yaml"
+NEEDS_INDEX_FILE = Path(__file__).resolve().parent / "needs_index.yaml"
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ def make_workspace(root: Path) -> Workspace:
     shutil.copytree(REPO_ROOT / "data" / "districts", data / "districts")
     if (REPO_ROOT / "data" / "local").exists():  # the municipality's own measures (none ship: README only)
         shutil.copytree(REPO_ROOT / "data" / "local", data / "local")
+    shutil.copytree(REPO_ROOT / "data" / "investments", data / "investments")
     return Workspace(data)
 
 

@@ -24,7 +24,7 @@ def test_every_asset_and_check_succeeds(built):
     ws, result = built
     assert result.success
     checks = [e.asset_check_evaluation_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    assert len(checks) == 23, [c.asset_check_key for c in checks]  # 21 + raw_local_measures, stg_local_measures
+    assert len(checks) == 28, [c.asset_check_key for c in checks]  # 21 + 2 local data + 5 register and follow-up
     assert all(c.passed for c in checks), [c.description for c in checks if not c.passed]
     materialized = {e.asset_key.to_user_string() for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
     assert {"raw_population_age", "stg_population_age", "ind_values", "profiles", "published_database"} <= materialized

@@ -1,7 +1,6 @@
 """The default children-and-families needs index: every area ranked within its municipality and in
 Sweden, with the indicators that drive its rank."""
 
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -10,13 +9,13 @@ import yaml
 from pipelines.assets.metadata import table_metadata
 from pipelines.index_builder import build_index
 from pipelines.resources import Grannskap
+from pipelines.settings import NEEDS_INDEX_FILE
 
-SPEC_FILE = Path(__file__).resolve().parent.parent / "needs_index.yaml"
 UNIVERSES = {"municipality": ["municipality_code", "year"], "nation": ["year"]}
 
 
 def index_spec(directions: dict[str, str]) -> tuple[dict, list[str]]:
-    spec = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
+    spec = yaml.safe_load(NEEDS_INDEX_FILE.read_text(encoding="utf-8"))
     levels = spec.pop("levels")
     columns = [c for cols in spec["themes"].values() for c in cols]
     spec["reverse"] = [c for c in columns if directions[c] == "more_is_less_need"]

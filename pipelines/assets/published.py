@@ -14,8 +14,9 @@ from pipelines.resources import Grannskap
 @dg.asset(
     group_name="published",
     deps=list(PUBLISHED_TABLES.values()),
-    description="The analysts' database: the view `profiles`, the tables `areas`, `area_links`, `indicators`, "
-    "`needs_index`, `trends`, `meta_sources` and `meta_runs`. By default data/published/grannskap.duckdb, "
+    description="The analysts' database: the views `profiles` and `followup`, the tables `areas`, `area_links`, "
+    "`indicators`, `needs_index`, `trends`, `investments`, `investment_areas`, `followup_comparisons`, "
+    "`followup_points`, `followup_estimates`, `meta_sources` and `meta_runs`. By default data/published/grannskap.duckdb, "
     "built as a candidate file and swapped in atomically; or a shared DuckLake (published_store).",
     kinds={"duckdb"},
     # The profiles should never be more than two weekly refreshes old.
