@@ -8,7 +8,7 @@ from pathlib import Path
 import jinja2
 
 from pipelines import maps
-from pipelines.reports import charts, fmt
+from pipelines.reports import charts, fmt, followup
 from pipelines.reports.data import MunicipalityData, ReportDataError, load
 from pipelines.reports.summary import TOP_SHARE, summarise
 from pipelines.reports.targeting import NO_CHANGE, load_target_groups, target_rows, write_csv
@@ -232,6 +232,7 @@ def _report_context(data: MunicipalityData, code: str, view: MapView) -> dict:
         "map_caption": map_caption,
         "map_note": view.note,
         "needs": _needs(data, code),
+        "investments": followup.investments(data, code, label, report_name),
         "definitions": [
             {"title": i.title, "definition": i.definition, "unit": fmt.unit_label(i.unit),
              "direction": DIRECTION_LABELS.get(i.direction, i.direction), "source_table": i.source_table}

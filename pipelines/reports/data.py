@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 LEVEL_LABELS = {"deso": "DeSO", "regso": "RegSO", "district": "distrikt"}
+# The published follow-up of social investments (pipelines/publish.py); a database without all of
+# them (published before the register existed) gives reports without the follow-up section.
+FOLLOWUP_TABLES = ("investments", "investment_areas", "followup_comparisons", "followup_points", "followup_estimates")
 
 
 class ReportDataError(ValueError):
@@ -24,6 +27,22 @@ class Indicator:
     kind: str
     direction: str
     source_table: str
+
+
+@dataclass
+class Followup:
+    """The municipality's social investments and their follow-up, as published (one query per table)."""
+
+    investments: pd.DataFrame  # the register, in register order
+    areas: pd.DataFrame  # each investment's areas resolved to exactly one area (matches = 1)
+    comparisons: pd.DataFrame  # comparison districts per investment area, by rank
+    points: pd.DataFrame  # one row per investment, area, outcome indicator and year
+    estimates: pd.DataFrame  # one row per investment, area and outcome indicator
+
+    def of(self, frame: str, investment_id: str, area_code: str) -> pd.DataFrame:
+        """The rows of one table (`comparisons`, `points`, `estimates`) for one investment area."""
+        rows = getattr(self, frame)
+        return rows[(rows["investment_id"] == investment_id) & (rows["area_code"] == area_code)]
 
 
 @dataclass
@@ -43,6 +62,27 @@ class MunicipalityData:
     run: dict
     needs_index: pd.DataFrame | None  # the level's `needs_index` rows, latest year; None when not computed
     counties: dict[str, str]  # county code -> name, for what the shipped boundaries cover
+    catalogue: dict[str, Indicator] = field(default_factory=dict)  # every indicator, whatever the level
+    coverage: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)  # (level, code) -> its DeSO
+    followup: Followup | None = None  # None when the database has no follow-up tables
+
+    def investment_areas(self, area_code: str) -> list[dict]:
+        """The investment areas that are this area or share DeSO with it, register order.
+
+        Each row of `investment_areas` plus the number of DeSO in common (`shared_deso`), in this area
+        (`page_deso`) and in the investment's area (`area_deso`).
+        """
+        if self.followup is None:
+            return []
+        page = self.coverage.get((self.level, area_code), frozenset())
+        found = []
+        for row in self.followup.areas.to_dict("records"):
+            theirs = self.coverage.get((row["area_level"], row["area_code"]), frozenset())
+            same = (row["area_level"], row["area_code"]) == (self.level, area_code)
+            if same or page & theirs:
+                found.append({**row, "shared_deso": len(page & theirs), "page_deso": len(page),
+                              "area_deso": len(theirs)})
+        return found
 
     def needs_row(self, area_code: str, universe: str = "municipality") -> dict | None:
         """The area's needs-index row in one universe ('municipality' or 'nation'), or None."""
@@ -109,9 +149,10 @@ def load(published_db: Path, municipality: str, level: str) -> MunicipalityData:
             con.execute("SELECT child_level, child_code, parent_level, parent_code FROM area_links").fetchall()
             if "area_links" in tables else []
         )
+        followup = _followup(con, municipality) if set(FOLLOWUP_TABLES) <= tables else None
 
     present = set(profiles["indicator"])
-    indicators = {
+    every = {
         r["indicator"]: Indicator(
             id=r["indicator"],
             title=r["title_sv"],
@@ -123,8 +164,8 @@ def load(published_db: Path, municipality: str, level: str) -> MunicipalityData:
             source_table=r["source_table"],
         )
         for r in catalogue.to_dict("records")
-        if r["indicator"] in present
     }
+    indicators = {key: ind for key, ind in every.items() if key in present}
     members = _members(deso, set(areas["area_code"]), level, links)
     years = sorted(int(y) for y in profiles["year"].unique())
     return MunicipalityData(
@@ -143,6 +184,9 @@ def load(published_db: Path, municipality: str, level: str) -> MunicipalityData:
         run=runs[0] if runs else {"run_id": run_ids[0] if run_ids else ""},
         needs_index=needs,
         counties=counties,
+        catalogue=every,
+        coverage=_coverage(deso, links) if followup is not None else {},
+        followup=followup,
     )
 
 
@@ -169,6 +213,50 @@ def _members(deso: pd.DataFrame, level_codes: set[str], level: str, links: list[
         if owner in level_codes:
             members[row["area_code"]] = owner
     return members
+
+
+def _coverage(deso: pd.DataFrame, links: list[tuple]) -> dict[tuple[str, str], frozenset[str]]:
+    """(level, code) -> the municipality's DeSO that lie in that area, for every area above them.
+
+    Follows `area_links` upwards from each DeSO (DeSO -> RegSO, DeSO -> named district, ... -> country),
+    else the `areas` columns regso_code and parent_code (RegSO and municipality only). A DeSO covers itself.
+    """
+    parents: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for child_level, child_code, parent_level, parent_code in links:
+        parents.setdefault((child_level, child_code), []).append((parent_level, parent_code))
+    covered: dict[tuple[str, str], set[str]] = {}
+    for row in deso.to_dict("records"):
+        code = row["area_code"]
+        seen, frontier = {("deso", code)}, [("deso", code)]
+        if parents:
+            while frontier:
+                frontier = [p for node in frontier for p in parents.get(node, []) if p not in seen]
+                seen.update(frontier)
+        else:  # a DeSO code starts with its municipality's code
+            seen |= {("regso", row["regso_code"]), ("regso", row["parent_code"]), ("municipality", code[:4])}
+        for node in seen:
+            covered.setdefault(node, set()).add(code)
+    return {node: frozenset(codes) for node, codes in covered.items()}
+
+
+def _followup(con: duckdb.DuckDBPyConnection, municipality: str) -> Followup:
+    """The municipality's investments and their follow-up tables, one parameterised query each."""
+    ours = " WHERE investment_id IN (SELECT investment_id FROM investments WHERE municipality_code = ?)"
+
+    def read(sql: str) -> pd.DataFrame:
+        return con.execute(sql, [municipality]).df()
+
+    return Followup(
+        investments=read("SELECT * FROM investments WHERE municipality_code = ? ORDER BY file, position"),
+        areas=read("SELECT * FROM investment_areas WHERE municipality_code = ? AND matches = 1"
+                   " ORDER BY file, investment_id, area_position"),
+        comparisons=read("SELECT * FROM followup_comparisons" + ours
+                         + " ORDER BY investment_id, area_code, comparison_rank"),
+        points=read("SELECT * FROM followup_points" + ours
+                    + " ORDER BY investment_id, area_code, outcome_position, year"),
+        estimates=read("SELECT * FROM followup_estimates" + ours
+                       + " ORDER BY investment_id, area_code, outcome_position"),
+    )
 
 
 def _needs_index(con: duckdb.DuckDBPyConnection, level: str, area_codes: list[str]) -> pd.DataFrame | None:
