@@ -21,10 +21,16 @@ def _run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from pipelines.definitions import build_definitions
+    from pipelines.publish import PublishError, acquire_build_lock
     from pipelines.resources import Grannskap
 
     paths = default_paths()
     started = time.perf_counter()
+    try:  # say so at once, rather than let every step of the job fail on the lock one by one
+        acquire_build_lock(paths.build_db).close()
+    except PublishError as exc:
+        print(f"Bygget startade inte: {exc}. Den publicerade databasen är orörd: {paths.published_db}", file=sys.stderr)
+        return 1
     defs = build_definitions(Grannskap(data_dir=str(paths.data_dir), source=args.source))
     log_level = "INFO" if args.verbose else "ERROR"
     result = defs.resolve_job_def("build_profiles").execute_in_process(

@@ -24,7 +24,7 @@ years AS (
     FROM inv WHERE baseline_year IS NOT NULL AND last_year IS NOT NULL
 ),
 grid AS (
-    SELECT i.investment_id, i.baseline_year, i.first_year, i.last_year, i.gaps,
+    SELECT i.investment_id, i.municipality_code, i.in_build, i.baseline_year, i.first_year, i.last_year, i.gaps,
            a.area_level, a.area_code, a.area_name, o.indicator, o.outcome_position, CAST(y.year AS INTEGER) AS year
     FROM inv AS i
     JOIN outcomes AS o USING (investment_id)
@@ -84,7 +84,8 @@ points AS (
            coalesce(cc.comparisons_with_change, 0)                      AS comparisons_with_change,
            coalesce(n.comparisons, 0)                                   AS comparisons,
            -- why the area has no value of its own this year
-           CASE WHEN g.area_code IS NULL THEN 'inga områden i registret: ' || array_to_string(g.gaps, ' ')
+           CASE WHEN NOT g.in_build THEN 'kommunen ' || g.municipality_code || ' finns inte i databasen: bygget omfattar den inte'
+                WHEN g.area_code IS NULL THEN 'inga områden i registret: ' || array_to_string(g.gaps, ' ')
                 WHEN g.year IS NULL THEN 'start- eller slutdatum saknas i registret: ' || array_to_string(g.gaps, ' ')
                 WHEN h.years IS NULL THEN 'indikatorn har inga värden i databasen' || coalesce(' (källa: ' || k.source_table || ')', '')
                 WHEN NOT list_contains(h.years, g.year)

@@ -4,7 +4,8 @@
 --   DeSO code, a RegSO name or code, a named district's name or code (data/districts/), or the
 --   municipality itself (by code or name). A name that matches nothing, or more than one area (a
 --   RegSO and a named district of the same name), keeps its row with `matches` = 0 or 2+ so that the
---   suite names it; the follow-up uses only areas with exactly one match.
+--   suite names it; the follow-up uses only areas with exactly one match. The areas of a
+--   municipality the build does not hold cannot be resolved, and are not errors (in_build false).
 WITH refs AS (
     SELECT investment_id, file, municipality_code, unnest(districts) AS area_ref,
            generate_subscripts(districts, 1) AS area_position
@@ -20,5 +21,6 @@ matched AS (
 )
 SELECT investment_id, file, municipality_code, area_position, area_ref,
        count(area_code) OVER (PARTITION BY investment_id, area_position) AS matches,
-       area_level, area_code, area_name
+       area_level, area_code, area_name,
+       municipality_code IN (SELECT area_code FROM ind_areas WHERE area_level = 'municipality') AS in_build
 FROM matched

@@ -82,7 +82,20 @@ def test_generation_is_deterministic(small: Workspace, tmp_path):
         assert read_manifest(tmp_path / "again", name)["cells_sha256"] == first, name
 
 
+TEST_INVESTMENT = """municipality: "0581"
+investments:
+  - name: Testinsats 2022
+    districts: [Västra Klockaretorpet]
+    target_group: {description: constructed for this test, ages: [0, 4]}
+    start: 2022-01-01
+    end: 2022-12-31
+    outcomes: [share_age_0_4]
+    purpose: A constructed investment whose baseline (2021) is among the generated years.
+"""
+
+
 def test_small_national_input_passes_every_suite(small: Workspace):
+    (small.data_dir / "investments" / "0581_test.yaml").write_text(TEST_INVESTMENT, encoding="utf-8")
     result = small.build(source="raw")
     failed = [
         e.asset_check_evaluation_data.description
@@ -114,3 +127,13 @@ def test_small_national_input_passes_every_suite(small: Workspace):
         got = dict(con.execute(
             "SELECT year, value FROM profiles WHERE area_code = '0581C1110' AND indicator = 'population'").fetchall())
     assert set(got) == set(YEARS) and got[2022] == 1513  # the real snapshot's figure
+    with duckdb.connect(str(small.paths.published_db), read_only=True) as con:
+        # with a baseline year in the data, the follow-up estimates (a constructed investment in 2022)
+        years, did, reason = con.execute(
+            "SELECT years_during, did_during, no_estimate_reason FROM followup_estimates "
+            "WHERE investment_id = '0581:Testinsats 2022' AND indicator = 'share_age_0_4'").fetchone()
+        assert years == [2022] and did is not None and "inga år efter insatsen" in reason
+        # an investment of a municipality outside the build is kept, and says so
+        reasons = {r for (r,) in con.execute(
+            "SELECT DISTINCT no_estimate_reason FROM followup_estimates WHERE investment_id LIKE '1480:%'").fetchall()}
+        assert reasons == {"kommunen 1480 finns inte i databasen: bygget omfattar den inte"}
