@@ -83,8 +83,8 @@ def pandas_profiles(raw_dir: Path, years: list[int] | None = None) -> tuple[pd.D
     tables["population_age"] = tables["population_age"].merge(codes, on="Alder", how="left")
 
     # Numerator and denominator of every catalogue indicator per DeSO and year; published rates
-    # (values SCB publishes for RegSO and larger areas) are not built from DeSO and not in the input.
-    catalogue = [i for i in load_catalogue() if i.kind != "published_rate"]
+    # (values SCB publishes for RegSO and larger areas) and local data are not built from DeSO.
+    catalogue = [i for i in load_catalogue() if i.built_from_deso]
     per_deso = []
     for ind in catalogue:
         parts = []

@@ -56,6 +56,11 @@ class Indicator:
     published_unit: str | None = None  # published_rate only: the unit the source publishes (percent, days)
 
     @property
+    def built_from_deso(self) -> bool:
+        """Summed from SCB's DeSO counts (not a published rate, not the municipality's own data)."""
+        return self.kind != "published_rate" and self.numerator.get("measure") != LOCAL_MEASURE
+
+    @property
     def scale(self) -> float | None:
         """What a published value is multiplied by to be in `unit` (published_rate only)."""
         if self.kind != "published_rate":

@@ -9,7 +9,9 @@ import polars as pl
 import pytest
 
 from conftest import Workspace
+from pipelines.bench_baselines import pandas_profiles
 from pipelines.bench_data import generate
+from pipelines.catalogue import load_catalogue
 from pipelines.checks.suites import check_frame
 from pipelines.raw import read_manifest
 
@@ -137,3 +139,12 @@ def test_small_national_input_passes_every_suite(small: Workspace):
         reasons = {r for (r,) in con.execute(
             "SELECT DISTINCT no_estimate_reason FROM followup_estimates WHERE investment_id LIKE '1480:%'").fetchall()}
         assert reasons == {"kommunen 1480 finns inte i databasen: bygget omfattar den inte"}
+
+
+def test_the_pandas_baseline_computes_every_indicator_built_from_deso(small: Workspace):
+    """`make bench` compares the build with a naive pandas computation of the same profiles: it must
+    keep up with the catalogue (and leave out what is not summed from DeSO: published rates, local data)."""
+    profiles, _ = pandas_profiles(small.paths.raw_dir)
+    built = {i.id for i in load_catalogue() if i.built_from_deso}
+    assert set(profiles["indicator"]) == built
+    assert not built & {"share_openly_unemployed", "reports_of_concern_preschool"}
