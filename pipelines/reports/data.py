@@ -166,7 +166,8 @@ def load(published_db: Path, municipality: str, level: str) -> MunicipalityData:
         for r in catalogue.to_dict("records")
     }
     indicators = {key: ind for key, ind in every.items() if key in present}
-    members = _members(deso, set(areas["area_code"]), level, links)
+    ancestors = _ancestors(deso, links)
+    members = _members(ancestors, set(areas["area_code"]), level)
     years = sorted(int(y) for y in profiles["year"].unique())
     return MunicipalityData(
         code=municipality,
@@ -185,56 +186,50 @@ def load(published_db: Path, municipality: str, level: str) -> MunicipalityData:
         needs_index=needs,
         counties=counties,
         catalogue=every,
-        coverage=_coverage(deso, links) if followup is not None else {},
+        coverage=_coverage(ancestors) if followup is not None else {},
         followup=followup,
     )
 
 
-def _members(deso: pd.DataFrame, level_codes: set[str], level: str, links: list[tuple]) -> dict[str, str]:
-    """Statistics DeSO code -> the area of `level` it lies in (itself for DeSO).
+def _ancestors(deso: pd.DataFrame, links: list[tuple]) -> dict[str, list[tuple[str, str]]]:
+    """Statistics DeSO code -> the DeSO itself and every area above it, (level, code), nearest first.
 
-    Follows `area_links` upwards (DeSO -> RegSO -> district ...) when the database has it, else the
-    `areas` columns regso_code and parent_code.
+    Follows `area_links` upwards (DeSO -> RegSO, DeSO -> named district, ... -> country) when the
+    database has it, else the `areas` columns: a DeSO's regso_code, and its code's municipality prefix.
     """
     parents: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for child_level, child_code, parent_level, parent_code in links:
         parents.setdefault((child_level, child_code), []).append((parent_level, parent_code))
-    members = {}
+    found = {}
     for row in deso.to_dict("records"):
-        if level == "deso":
-            owner = row["area_code"]
-        elif parents:
-            frontier, owner = [("deso", row["area_code"])], None
-            while frontier and owner is None:
-                frontier = [p for node in frontier for p in parents.get(node, [])]
-                owner = next((code for lvl, code in frontier if lvl == level and code in level_codes), None)
-        else:
-            owner = next((c for c in (row["regso_code"], row["parent_code"]) if c in level_codes), None)
-        if owner in level_codes:
-            members[row["area_code"]] = owner
+        code = row["area_code"]
+        above = [("deso", code)]
+        if parents:
+            frontier = above
+            while frontier:
+                frontier = [p for node in frontier for p in parents.get(node, []) if p not in above]
+                above += frontier
+        else:  # a DeSO code starts with its municipality's code
+            above += [("regso", row["regso_code"]), ("municipality", code[:4])]
+        found[code] = above
+    return found
+
+
+def _members(ancestors: dict[str, list[tuple[str, str]]], level_codes: set[str], level: str) -> dict[str, str]:
+    """Statistics DeSO code -> the area of `level` it lies in (itself for DeSO)."""
+    members = {}
+    for code, above in ancestors.items():
+        owner = next((c for lvl, c in above if lvl == level and c in level_codes), None)
+        if owner is not None:
+            members[code] = owner
     return members
 
 
-def _coverage(deso: pd.DataFrame, links: list[tuple]) -> dict[tuple[str, str], frozenset[str]]:
-    """(level, code) -> the municipality's DeSO that lie in that area, for every area above them.
-
-    Follows `area_links` upwards from each DeSO (DeSO -> RegSO, DeSO -> named district, ... -> country),
-    else the `areas` columns regso_code and parent_code (RegSO and municipality only). A DeSO covers itself.
-    """
-    parents: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for child_level, child_code, parent_level, parent_code in links:
-        parents.setdefault((child_level, child_code), []).append((parent_level, parent_code))
+def _coverage(ancestors: dict[str, list[tuple[str, str]]]) -> dict[tuple[str, str], frozenset[str]]:
+    """(level, code) -> the municipality's DeSO that lie in that area (a DeSO covers itself)."""
     covered: dict[tuple[str, str], set[str]] = {}
-    for row in deso.to_dict("records"):
-        code = row["area_code"]
-        seen, frontier = {("deso", code)}, [("deso", code)]
-        if parents:
-            while frontier:
-                frontier = [p for node in frontier for p in parents.get(node, []) if p not in seen]
-                seen.update(frontier)
-        else:  # a DeSO code starts with its municipality's code
-            seen |= {("regso", row["regso_code"]), ("regso", row["parent_code"]), ("municipality", code[:4])}
-        for node in seen:
+    for code, above in ancestors.items():
+        for node in above:
             covered.setdefault(node, set()).add(code)
     return {node: frozenset(codes) for node, codes in covered.items()}
 
