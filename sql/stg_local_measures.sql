@@ -1,22 +1,17 @@
 -- layer: staged
--- depends_on: raw_local_measures, ind_areas
+-- depends_on: raw_local_measures, ind_area_references
 -- description: A municipality's own measures (data/local/), one row per area, year and measure, the
 --   rows of its units (e.g. preschools) summed: a unit is not an area, so its figure is never kept
---   apart. A line's area is resolved within its file's municipality as district files resolve
---   theirs: a DeSO code, a RegSO name or code ('0581:Västra Klockaretorpet'), a named district's
---   name or code ('0581D:Klockaretorpet'), or the municipality code. A line naming no known area, or
+--   apart. A line's area is resolved within its file's municipality (ind_area_references): a DeSO
+--   code, a RegSO name or code ('0581:Västra Klockaretorpet'), a named district's name or code
+--   ('0581D:Klockaretorpet'), or the municipality code. A line naming no known area, or
 --   several (a district and a RegSO of the same name), is kept alone with area_code NULL and
 --   area_matches saying how many, so that the suite can name its file and line.
 WITH matched AS (
     SELECT r.*, a.area_level, a.area_code, a.boundary_version,
            count(a.area_code) OVER (PARTITION BY r.file, r.line) AS area_matches
     FROM raw_local_measures AS r
-    LEFT JOIN ind_areas AS a
-           ON a.municipality_code = r.municipality_code
-          AND a.area_level IN ('deso', 'regso', 'district', 'municipality')
-          AND (r.area_ref = a.area_code
-               -- a municipality by its code only; DeSO are named by their code anyway
-               OR (r.area_ref = a.area_name AND a.area_level IN ('regso', 'district')))
+    LEFT JOIN ind_area_references AS a ON a.municipality_code = r.municipality_code AND a.reference = r.area_ref
 ),
 lines AS (
     -- one row per line, its area only when exactly one matched; an unresolved line is a group of its own

@@ -134,7 +134,7 @@ def test_a_name_matching_two_areas_is_ambiguous(build_copy, tmp_path):
     )
     register = load_register(_register(tmp_path, MALFORMED.split("  - name: Tidig  Insats")[0]))
     build_copy.execute("CREATE OR REPLACE TABLE ref_investments AS SELECT * FROM register")
-    _run(build_copy, *REGISTER_MODELS)
+    _run(build_copy, "ind_area_references", *REGISTER_MODELS)  # the new name must be referable
     (failure,) = validate_table(build_copy, "stg_investment_areas").failures
     assert "district 0581D:Västra Klockaretorpet and regso 0581:Västra Klockaretorpet" in failure.message()
 

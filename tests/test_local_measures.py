@@ -236,7 +236,8 @@ def test_areas_resolve_within_the_municipality_and_an_ambiguous_name_is_named():
           ('0581_x.csv', 6, '0581', '0180C4050', 2022, 'besok_familjecentral', NULL, 9)
         ) AS t(file, line, municipality_code, area_ref, year, measure, unit, value);
     """)
-    con.execute("CREATE TABLE stg_local_measures AS " + (SQL_DIR / "stg_local_measures.sql").read_text(encoding="utf-8"))
+    for model in ("ind_area_references", "stg_local_measures"):
+        con.execute(f"CREATE TABLE {model} AS " + (SQL_DIR / f"{model}.sql").read_text(encoding="utf-8"))
     staged = dict(con.execute("SELECT area_ref, (area_level, area_code, area_matches) FROM stg_local_measures").fetchall())
     assert staged["0581C1020"] == ("deso", "0581C1020", 1)
     assert staged["0581:Navestad-Åselstad"] == ("regso", "0581:Navestad-Åselstad", 1)
