@@ -89,10 +89,15 @@ def read_local_measures(data_dir: Path) -> tuple[pl.DataFrame, list[dict]]:
     return pl.DataFrame(rows, schema=SCHEMA), files
 
 
-def local_sources_row(data_dir: Path, run_id: str) -> dict:
-    """The row of meta_sources for local data: which files were read, their checksums and row counts."""
-    frame, files = read_local_measures(data_dir)
-    years = sorted(set(frame["year"].to_list()))
+FILES_TABLE = "raw_local_measures_files"  # the files the landed rows came from: file, sha256, rows
+FILES_SCHEMA = {"file": pl.String, "sha256": pl.String, "rows": pl.Int64}
+
+
+def local_sources_row(con, run_id: str) -> dict:
+    """The row of meta_sources for local data, from what raw_local_measures landed (never a second read
+    of the files, which could have changed since): which files, their checksums and row counts."""
+    files = con.execute(f"SELECT file, sha256, rows FROM {FILES_TABLE} ORDER BY file").pl().to_dicts()
+    years = [y for (y,) in con.execute("SELECT DISTINCT year FROM raw_local_measures ORDER BY year").fetchall()]
     notes = "; ".join(f"{f['file']}: {f['rows']} row(s), sha256 {f['sha256']}" for f in files)
     return {
         "raw_table": LOCAL_SOURCE,
@@ -104,7 +109,7 @@ def local_sources_row(data_dir: Path, run_id: str) -> dict:
         "updated": "",
         "fetched_at": "",
         "query": json.dumps(files, ensure_ascii=False),
-        "rows": frame.height,
+        "rows": sum(f["rows"] for f in files),
         # one checksum over every file: it changes when any local file does
         "cells_sha256": hashlib.sha256("\n".join(f"{f['file']} {f['sha256']}" for f in files).encode()).hexdigest()
         if files else "",
@@ -119,13 +124,16 @@ def local_sources_row(data_dir: Path, run_id: str) -> dict:
     description="A municipality's own measures (data/local/<municipality code>_<name>.csv: reports of concern, "
     "extended preschool hours, family-centre visits): one row per line with its file and line, as delivered. "
     "A file that cannot be read as area,year,measure,value[,unit] with whole-number year and value fails, "
-    "naming file and line; no local files give an empty table.",
+    "naming file and line; no local files give an empty table. The files' names, sha256 and rows go to "
+    "raw_local_measures_files, which meta_sources reads.",
     kinds={"duckdb", "csv"},
 )
 def raw_local_measures(grannskap: Grannskap) -> dg.MaterializeResult:
     measures, files = read_local_measures(grannskap.paths.data_dir)
+    provenance = pl.DataFrame(files, schema=FILES_SCHEMA)
     with grannskap.build_db() as con:
         con.execute("CREATE OR REPLACE TABLE raw_local_measures AS SELECT * FROM measures")
+        con.execute(f"CREATE OR REPLACE TABLE {FILES_TABLE} AS SELECT * FROM provenance")
         meta = table_metadata(con, "raw_local_measures")
     return dg.MaterializeResult(
         metadata={**meta, "files": dg.MetadataValue.json(files) if files else "no local data"}

@@ -180,9 +180,9 @@ def meta_sources(context: dg.AssetExecutionContext, grannskap: Grannskap) -> dg.
                 "run_id": context.run_id,
             }
         )
-    rows.append(local_sources_row(grannskap.paths.data_dir, context.run_id))
-    frame = pl.DataFrame(rows)
     with grannskap.build_db() as con:
+        rows.append(local_sources_row(con, context.run_id))
+        frame = pl.DataFrame(rows)
         con.execute("CREATE OR REPLACE TABLE meta_sources AS SELECT * FROM frame")
         return dg.MaterializeResult(metadata=table_metadata(con, "meta_sources"))
 
