@@ -1,5 +1,5 @@
 -- layer: followup
--- depends_on: stg_investments, stg_investment_areas, ind_areas, ind_area_membership, profiles
+-- depends_on: stg_investments, stg_investment_areas, followup_investment_deso, ind_areas, ind_area_membership, profiles
 -- description: Comparison districts for every area of every investment: the areas of the same level
 --   in the comparison universe (by default the area's municipality, since a municipality's own
 --   measures exist only there; the nation for a whole municipality) most similar to it on the
@@ -60,18 +60,10 @@ standardised AS (
 target AS (
     SELECT investment_id, treated_code, indicator, z FROM standardised WHERE area_code = treated_code
 ),
-busy AS (
-    -- the DeSO of every investment's areas, with the investment's years
-    SELECT DISTINCT m.deso_code, i.first_year, i.last_year
-    FROM stg_investment_areas AS a
-    JOIN stg_investments AS i USING (investment_id)
-    JOIN ind_area_membership AS m ON m.area_level = a.area_level AND m.area_code = a.area_code
-    WHERE a.matches = 1
-),
 excluded AS (
     SELECT DISTINCT t.investment_id, t.area_code AS treated_code, m.area_code
     FROM treated AS t
-    JOIN busy AS b
+    JOIN (SELECT DISTINCT deso_code, first_year, last_year FROM followup_investment_deso) AS b
       ON b.first_year IS NULL OR b.last_year IS NULL
       OR (b.first_year <= t.window_end AND b.last_year >= t.baseline_year)
     JOIN ind_area_membership AS m ON m.area_level = t.area_level AND m.deso_code = b.deso_code

@@ -1,5 +1,5 @@
 -- layer: followup
--- depends_on: followup_points, followup_comparisons, stg_investments, stg_investment_areas, ind_area_membership
+-- depends_on: followup_points, followup_comparisons, stg_investments, followup_investment_deso
 -- description: One difference-in-differences estimate per investment, area and outcome indicator:
 --   the mean over the years after the investment of (the area's change since the baseline) minus
 --   (its comparison districts' mean change), `did_after`; the same over the years during it,
@@ -38,18 +38,11 @@ matches AS (
     SELECT investment_id, area_code, any_value(matched_year) AS matched_year, any_value(match_note) AS match_note
     FROM followup_comparisons GROUP BY ALL
 ),
-deso_of AS (
-    SELECT a.investment_id, a.area_code, m.deso_code, i.name, i.first_year, i.last_year
-    FROM stg_investment_areas AS a
-    JOIN stg_investments AS i USING (investment_id)
-    JOIN ind_area_membership AS m ON m.area_level = a.area_level AND m.area_code = a.area_code
-    WHERE a.matches = 1
-),
 concurrent AS (
     -- other investments in (part of) the same area whose period overlaps this one's
     SELECT a.investment_id, a.area_code, string_agg(DISTINCT b.name, ', ' ORDER BY b.name) AS others
-    FROM deso_of AS a
-    JOIN deso_of AS b ON b.deso_code = a.deso_code AND b.investment_id <> a.investment_id
+    FROM followup_investment_deso AS a
+    JOIN followup_investment_deso AS b ON b.deso_code = a.deso_code AND b.investment_id <> a.investment_id
     WHERE b.first_year IS NULL OR a.first_year IS NULL
        OR (b.first_year <= a.last_year AND b.last_year >= a.first_year)
     GROUP BY ALL
