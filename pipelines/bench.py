@@ -306,7 +306,7 @@ def national(args: argparse.Namespace) -> None:
         followup = sum(s["seconds"] for s in build["steps"] if s["step"].startswith(("followup_", "stg_investment")))
         with duckdb.connect(str(published), read_only=True) as con:
             estimated, outcomes = con.execute("SELECT count(did_after), count(*) FROM followup_estimates").fetchone()
-        print(_row("N5. follow-up of the example register (5 models and their suites)", followup, "s", None))
+        print(_row("N5. follow-up of the example register (its models and suites)", followup, "s", None))
         print(f"      {estimated} of {outcomes} outcome estimates computed on the generated years; the rest say why not")
     finally:
         if args.keep is None:
